@@ -1,0 +1,5 @@
+"""``python -m ksserver ...`` behaves like ``rocks ...``."""
+
+from ksserver.cli import main
+
+main()

@@ -1,0 +1,125 @@
+"""Settings: one frozen object, from defaults < optional TOML file < ``KSSERVER_*`` environment.
+
+Nothing here runs at import time; callers build a ``Settings`` with ``load_settings()``.
+Every field carries its help text (``SETTINGS_HELP``); ``tests/test_docs.py`` checks that
+each one is documented in ``docs/configuration.md``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from ksserver.errors import ConfigError
+
+
+def _setting(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    root: Path = _setting(Path("state"), "State directory: database file, site-profiles, built distribution, TFTP tree.")
+    database_url: str = _setting("", "SQLAlchemy URL of the cluster database. Empty: SQLite file <root>/cluster.db. "
+                                     "PostgreSQL: postgresql+psycopg://user@host:port/db.")
+    bind: str = _setting("127.0.0.1:8080", "Address:port the kickstart server listens on (ksserver serve --bind).")
+    workers: int = _setting(2, "Number of gunicorn worker processes (ksserver serve --workers).")
+    threads: int = _setting(8, "Threads per gunicorn worker; requests beyond workers*threads queue, they are not refused.")
+    ks_version: str = _setting("RHEL9", "Default pykickstart syntax version of generated kickstarts "
+                                        "(host/appliance attribute ks_version overrides).")
+    evals: bool = _setting(True, "Run <eval> elements of node files when generating kickstarts. "
+                                 "Off: each eval is replaced by a comment saying so.")
+    eval_timeout: float = _setting(10.0, "Seconds an <eval> may run before generation fails with an error.")
+    trusted_proxies: tuple[str, ...] = _setting((), "Addresses of reverse proxies whose X-Forwarded-For header is "
+                                                    "believed (comma-separated). Empty: never believed.")
+    profile_version: str = _setting("1", "Version directory under <root>/site-profiles/ that holds the site's "
+                                         "nodes/ and graphs/default/.")
+    reload_interval: float = _setting(2.0, "Seconds between checks of node/graph files for changes by the server.")
+    log_level: str = _setting("INFO", "Logging level of the server (DEBUG, INFO, WARNING, ERROR).")
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.root / 'cluster.db').resolve()}"
+
+    @property
+    def site_profile_dir(self) -> Path:
+        return self.root / "site-profiles" / self.profile_version
+
+    @property
+    def tftp_dir(self) -> Path:
+        return self.root / "tftpboot"
+
+    @property
+    def dist_dir(self) -> Path:
+        return self.root / "install"
+
+
+SETTINGS_HELP: dict[str, str] = {f.name: f.metadata["help"] for f in fields(Settings)}
+ENV_PREFIX = "KSSERVER_"
+CONFIG_ENV = "KSSERVER_CONFIG"
+
+
+def _coerce(name: str, raw: Any) -> Any:
+    target = {f.name: f for f in fields(Settings)}[name]
+    default = target.default
+    try:
+        if isinstance(default, bool):
+            if isinstance(raw, bool):
+                return raw
+            word = str(raw).strip().lower()
+            if word in ("1", "true", "yes", "on"):
+                return True
+            if word in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(f"expected true/false, got {raw!r}")
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+        if isinstance(default, Path):
+            return Path(raw)
+        if isinstance(default, tuple):
+            if isinstance(raw, (list, tuple)):
+                return tuple(str(x).strip() for x in raw if str(x).strip())
+            return tuple(x.strip() for x in str(raw).split(",") if x.strip())
+        return str(raw)
+    except ValueError as exc:
+        raise ConfigError(f"setting {name}: {exc}") from None
+
+
+def load_settings(config_file: str | Path | None = None,
+                  environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Defaults, then the TOML file (``config_file`` or $KSSERVER_CONFIG), then KSSERVER_* variables,
+    then keyword overrides."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    names = {f.name for f in fields(Settings)}
+    path = config_file or env.get(CONFIG_ENV)
+    if path:
+        try:
+            data = tomllib.loads(Path(path).read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path}: {exc}") from None
+        section = data.get("ksserver", data)
+        for key, raw in section.items():
+            if key not in names:
+                raise ConfigError(f"config file {path}: unknown setting {key!r}")
+            values[key] = _coerce(key, raw)
+    for name in names:
+        raw = env.get(ENV_PREFIX + name.upper())
+        if raw is not None and raw != "":
+            values[name] = _coerce(name, raw)
+    for key, raw in overrides.items():
+        if raw is not None:
+            values[key] = _coerce(key, raw)
+    settings = replace(Settings(), **values)
+    if settings.workers < 1 or settings.threads < 1:
+        raise ConfigError("workers and threads must be at least 1")
+    return settings

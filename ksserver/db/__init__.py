@@ -1,0 +1,1 @@
+"""Cluster database: models, engine/session factories, migrations."""

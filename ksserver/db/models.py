@@ -1,0 +1,190 @@
+"""Tables in the spirit of Rocks 6 (rocks-reference §2.6, §3.1, §4.2, §4.4), with the unique
+constraints Rocks relied on luck for: host name, MAC, IP per subnet, VM slice per container.
+Columns and relationships only; queries live in ``ksserver.inventory``."""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ksserver.db.base import Base
+
+
+class Distribution(Base):
+    __tablename__ = "distributions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), unique=True)
+    os_release: Mapped[str] = mapped_column(String(32), default="")
+    lang: Mapped[str] = mapped_column(String(32), default="")
+
+
+class Appliance(Base):
+    __tablename__ = "appliances"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), unique=True)
+    graph: Mapped[str] = mapped_column(String(64), default="default")
+    node: Mapped[str] = mapped_column(String(64), default="")  # root node; '' = not kickstartable
+    os: Mapped[str] = mapped_column(String(16), default="linux")
+    public: Mapped[bool] = mapped_column(Boolean, default=True)
+    memberships: Mapped[list[Membership]] = relationship(back_populates="appliance")
+    attributes: Mapped[list[ApplianceAttribute]] = relationship(cascade="all, delete-orphan")
+
+
+class Membership(Base):
+    __tablename__ = "memberships"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    appliance_id: Mapped[int] = mapped_column(ForeignKey("appliances.id"))
+    distribution_id: Mapped[int] = mapped_column(ForeignKey("distributions.id"))
+    public: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)  # display order of `rocks list membership`
+    appliance: Mapped[Appliance] = relationship(back_populates="memberships", lazy="joined")
+    distribution: Mapped[Distribution] = relationship(lazy="joined")
+
+
+class Host(Base):
+    __tablename__ = "hosts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    membership_id: Mapped[int] = mapped_column(ForeignKey("memberships.id"))
+    cpus: Mapped[int] = mapped_column(Integer, default=1)
+    rack: Mapped[int] = mapped_column(Integer, default=0)
+    rank: Mapped[int] = mapped_column(Integer, default=0)
+    arch: Mapped[str] = mapped_column(String(32), default="x86_64")
+    os: Mapped[str] = mapped_column(String(16), default="linux")
+    run_action: Mapped[str] = mapped_column(String(64), default="os")
+    install_action: Mapped[str] = mapped_column(String(64), default="install")
+    comment: Mapped[str] = mapped_column(String(140), default="")
+    membership: Mapped[Membership] = relationship(lazy="joined")
+    interfaces: Mapped[list[Interface]] = relationship(back_populates="host", cascade="all, delete-orphan",
+                                                      order_by="Interface.device")
+    attributes: Mapped[list[HostAttribute]] = relationship(cascade="all, delete-orphan")
+    partitions: Mapped[list[Partition]] = relationship(cascade="all, delete-orphan", order_by="Partition.device")
+    boot: Mapped[Boot | None] = relationship(cascade="all, delete-orphan", uselist=False)
+
+
+class Subnet(Base):
+    __tablename__ = "subnets"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), unique=True)
+    address: Mapped[str] = mapped_column(String(32))
+    netmask: Mapped[str] = mapped_column(String(32))
+    mtu: Mapped[int] = mapped_column(Integer, default=1500)
+    dnszone: Mapped[str] = mapped_column(String(64), unique=True)
+    servedns: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Interface(Base):
+    __tablename__ = "interfaces"
+    __table_args__ = (
+        UniqueConstraint("subnet_id", "ip"),
+        UniqueConstraint("host_id", "device"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    host_id: Mapped[int] = mapped_column(ForeignKey("hosts.id", ondelete="CASCADE"), index=True)
+    device: Mapped[str] = mapped_column(String(32))
+    mac: Mapped[str | None] = mapped_column(String(64), unique=True)
+    ip: Mapped[str | None] = mapped_column(String(64), index=True)
+    subnet_id: Mapped[int | None] = mapped_column(ForeignKey("subnets.id"))
+    name: Mapped[str | None] = mapped_column(String(128))  # DNS name on that subnet (default: host name)
+    vlan: Mapped[int | None] = mapped_column(Integer)
+    module: Mapped[str | None] = mapped_column(String(128))
+    options: Mapped[str | None] = mapped_column(String(128))
+    host: Mapped[Host] = relationship(back_populates="interfaces")
+    subnet: Mapped[Subnet | None] = relationship(lazy="joined")
+
+
+class GlobalAttribute(Base):
+    __tablename__ = "global_attributes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attr: Mapped[str] = mapped_column(String(128), unique=True)
+    value: Mapped[str] = mapped_column(Text, default="")
+
+
+class OsAttribute(Base):
+    __tablename__ = "os_attributes"
+    __table_args__ = (UniqueConstraint("os", "attr"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    os: Mapped[str] = mapped_column(String(16))
+    attr: Mapped[str] = mapped_column(String(128))
+    value: Mapped[str] = mapped_column(Text, default="")
+
+
+class ApplianceAttribute(Base):
+    __tablename__ = "appliance_attributes"
+    __table_args__ = (UniqueConstraint("appliance_id", "attr"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appliance_id: Mapped[int] = mapped_column(ForeignKey("appliances.id", ondelete="CASCADE"))
+    attr: Mapped[str] = mapped_column(String(128))
+    value: Mapped[str] = mapped_column(Text, default="")
+
+
+class HostAttribute(Base):
+    __tablename__ = "host_attributes"
+    __table_args__ = (UniqueConstraint("host_id", "attr"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    host_id: Mapped[int] = mapped_column(ForeignKey("hosts.id", ondelete="CASCADE"), index=True)
+    attr: Mapped[str] = mapped_column(String(128))
+    value: Mapped[str] = mapped_column(Text, default="")
+
+
+class Partition(Base):
+    """One partition of a host, as recorded by an admin or reported by the installer (§2.6)."""
+
+    __tablename__ = "partitions"
+    __table_args__ = (UniqueConstraint("host_id", "device"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    host_id: Mapped[int] = mapped_column(ForeignKey("hosts.id", ondelete="CASCADE"), index=True)
+    device: Mapped[str] = mapped_column(String(128))
+    mountpoint: Mapped[str] = mapped_column(String(128), default="")
+    start: Mapped[str] = mapped_column(String(128), default="")
+    size: Mapped[str] = mapped_column(String(128), default="")  # parted-style "16.8GB" or a number of MB
+    size_mb: Mapped[int] = mapped_column(Integer, default=0)     # normalised for comparisons
+    partition_id: Mapped[str] = mapped_column(String(128), default="")
+    fstype: Mapped[str] = mapped_column(String(128), default="")
+    flags: Mapped[str] = mapped_column(String(128), default="")
+    format_flags: Mapped[str] = mapped_column(String(128), default="")
+
+
+class VmNode(Base):
+    __tablename__ = "vm_nodes"
+    __table_args__ = (UniqueConstraint("phys_host_id", "slice"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    host_id: Mapped[int] = mapped_column(ForeignKey("hosts.id", ondelete="CASCADE"), unique=True)
+    phys_host_id: Mapped[int] = mapped_column(ForeignKey("hosts.id"), index=True)
+    mem: Mapped[int] = mapped_column(Integer, default=1024)  # MB
+    slice: Mapped[int] = mapped_column(Integer, default=0)
+    virt_type: Mapped[str] = mapped_column(String(64), default="hvm")
+    host: Mapped[Host] = relationship(foreign_keys=[host_id], lazy="joined")
+    phys_host: Mapped[Host] = relationship(foreign_keys=[phys_host_id], lazy="joined")
+    disks: Mapped[list[VmDisk]] = relationship(cascade="all, delete-orphan", order_by="VmDisk.id")
+
+
+class VmDisk(Base):
+    __tablename__ = "vm_disks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vm_node_id: Mapped[int] = mapped_column(ForeignKey("vm_nodes.id", ondelete="CASCADE"), index=True)
+    vbd_type: Mapped[str] = mapped_column(String(64), default="file")
+    prefix: Mapped[str] = mapped_column(String(512), default="")
+    name: Mapped[str] = mapped_column(String(512))
+    device: Mapped[str] = mapped_column(String(512), default="vda")
+    mode: Mapped[str] = mapped_column(String(64), default="virtio")
+    size: Mapped[int] = mapped_column(Integer, default=36)  # GB
+
+
+class BootAction(Base):
+    __tablename__ = "bootactions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action: Mapped[str] = mapped_column(String(64), unique=True)
+    kernel: Mapped[str] = mapped_column(String(256), default="")
+    ramdisk: Mapped[str] = mapped_column(String(256), default="")
+    args: Mapped[str] = mapped_column(String(1024), default="")
+
+
+class Boot(Base):
+    """What a host does on its next network boot: 'install' or 'os' (§4.2)."""
+
+    __tablename__ = "boot"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    host_id: Mapped[int] = mapped_column(ForeignKey("hosts.id", ondelete="CASCADE"), unique=True)
+    action: Mapped[str] = mapped_column(String(16), default="os")

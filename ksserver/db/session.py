@@ -1,0 +1,105 @@
+"""Engine and session factories.
+
+Writes are serialised where allocation needs it: on SQLite every write transaction starts
+with ``BEGIN IMMEDIATE`` (one writer at a time, others wait on the busy timeout instead of
+failing an upgrade from read to write lock); on PostgreSQL allocators take a transaction-level
+advisory lock (``Database.lock``).  Unique constraints remain the last line of defence.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import zlib
+from collections.abc import Iterator
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ksserver.errors import ConfigError, RocksError
+
+_WRITE_TXN: contextvars.ContextVar[bool] = contextvars.ContextVar("ksserver_write_txn", default=False)
+
+
+class DatabaseError(RocksError):
+    exit_code = 1
+    status = 503
+
+
+def make_engine(url: str) -> Engine:
+    try:
+        if url.startswith("sqlite"):
+            engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+            _configure_sqlite(engine)
+        else:
+            engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    except Exception as exc:  # bad URL, missing driver
+        raise ConfigError(f"cannot use database URL {url!r}: {exc}") from None
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        # Take transaction control away from pysqlite so that we can say BEGIN IMMEDIATE.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # type: ignore[no-untyped-def]
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _WRITE_TXN.get() else "BEGIN")
+
+
+class Database:
+    """An engine plus a session factory; built by ``Database.from_url`` or from settings."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.is_sqlite = engine.dialect.name == "sqlite"
+        self._factory = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def from_url(cls, url: str) -> Database:
+        return cls(make_engine(url))
+
+    @contextlib.contextmanager
+    def session(self, write: bool = False) -> Iterator[Session]:
+        """One transaction: committed on success, rolled back on any error (nothing half-written)."""
+        token = _WRITE_TXN.set(write)
+        session = self._factory()
+        try:
+            try:
+                yield session
+                if write:
+                    session.commit()
+                else:
+                    session.rollback()
+            except BaseException:
+                session.rollback()
+                raise
+            finally:
+                session.close()
+        except OperationalError as exc:
+            raise DatabaseError(f"database error: {exc.orig}") from None
+        finally:
+            _WRITE_TXN.reset(token)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def allocation_lock(session: Session, name: str) -> None:
+    """Serialise allocations named ``name`` (next IP, rank, MAC, slice) until the transaction ends.
+
+    SQLite write transactions are already exclusive (BEGIN IMMEDIATE); PostgreSQL takes a
+    transaction-level advisory lock."""
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(name.encode())})

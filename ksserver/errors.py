@@ -1,0 +1,106 @@
+"""The ksserver error tree.  Standard library only; every ksserver module may import it.
+
+    RocksError                      exit 1, HTTP 400
+    ├── InvalidArgument             bad key=value, bad IP/MAC, bad attribute value
+    ├── NotFound                    exit 2, HTTP 404
+    │   ├── HostNotFound
+    │   ├── ApplianceNotFound
+    │   └── ...                     (subclasses name the missing thing)
+    ├── AlreadyExists               exit 3, HTTP 409 (duplicate name, MAC, IP)
+    ├── Forbidden                   HTTP 403 (unknown requester, spoofing, preview from afar)
+    ├── ConfigError                 bad settings or config file
+    ├── AllocationError             no free IP / slice / MAC left
+    └── GraphError                  HTTP 500; carries path and line of the XML at fault
+        └── KickstartInvalid        pykickstart rejected what the graph produced
+
+Domain code raises these; the CLI (``ksserver.cli``) and the web app (``ksserver.web``)
+translate them once, into an exit code + one line on stderr, or an HTTP status + one line.
+"""
+
+from __future__ import annotations
+
+
+class RocksError(Exception):
+    """Base of every error ksserver reports to a user."""
+
+    exit_code: int = 1
+    status: int = 400
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidArgument(RocksError):
+    pass
+
+
+class NotFound(RocksError):
+    exit_code = 2
+    status = 404
+
+
+class HostNotFound(NotFound):
+    pass
+
+
+class ApplianceNotFound(NotFound):
+    pass
+
+
+class MembershipNotFound(NotFound):
+    pass
+
+
+class NetworkNotFound(NotFound):
+    pass
+
+
+class AttributeNotFound(NotFound):
+    pass
+
+
+class AlreadyExists(RocksError):
+    exit_code = 3
+    status = 409
+
+
+class Forbidden(RocksError):
+    status = 403
+
+
+class ConfigError(RocksError):
+    pass
+
+
+class AllocationError(RocksError):
+    status = 409
+
+
+class GraphError(RocksError):
+    """A problem in node or graph XML.  ``path`` and ``line`` point at the culprit."""
+
+    status = 500
+
+    def __init__(self, message: str, path: str | None = None, line: int | None = None,
+                 column: int | None = None):
+        self.path = path
+        self.line = line
+        self.column = column
+        where = ""
+        if path:
+            where = str(path)
+            if line:
+                where += f":{line}"
+                if column:
+                    where += f":{column}"
+            where += ": "
+        super().__init__(where + message)
+        self.reason = message
+
+
+class KickstartInvalid(GraphError):
+    """The generated kickstart failed pykickstart validation; never served."""

@@ -1,0 +1,114 @@
+"""Attributes at global, os, appliance and host scope, and their resolution for a host."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from ksserver.db.models import (Appliance, ApplianceAttribute, GlobalAttribute, Host, HostAttribute,
+                                OsAttribute)
+from ksserver.errors import AttributeNotFound
+from ksserver.inventory import validate
+
+SCOPES = ("global", "os", "appliance", "host")
+
+
+@dataclass(frozen=True)
+class ResolvedAttr:
+    attr: str
+    value: str
+    source: str  # global | os | appliance | host | intrinsic
+
+
+def _upsert(session: Session, model, where: dict, attr: str, value: str):  # type: ignore[no-untyped-def]
+    attr = validate.attr_name(attr)
+    value = validate.attr_value(attr, value)
+    row = session.scalar(select(model).filter_by(**where, attr=attr))
+    if row is None:
+        row = model(**where, attr=attr, value=value)
+        session.add(row)
+    else:
+        row.value = value
+    session.flush()
+    return row
+
+
+def set_global_attr(session: Session, attr: str, value: str) -> None:
+    _upsert(session, GlobalAttribute, {}, attr, value)
+
+
+def set_os_attr(session: Session, os_name: str, attr: str, value: str) -> None:
+    validate.word("os", os_name, r"^[a-z0-9_\-]{1,16}$")
+    _upsert(session, OsAttribute, {"os": os_name}, attr, value)
+
+
+def set_appliance_attr(session: Session, appliance: Appliance, attr: str, value: str) -> None:
+    _upsert(session, ApplianceAttribute, {"appliance_id": appliance.id}, attr, value)
+
+
+def set_host_attr(session: Session, host: Host, attr: str, value: str) -> None:
+    _upsert(session, HostAttribute, {"host_id": host.id}, attr, value)
+
+
+def _remove(session: Session, model, where: dict, attr: str, what: str) -> None:  # type: ignore[no-untyped-def]
+    result = session.execute(delete(model).filter_by(**where, attr=attr))
+    if result.rowcount == 0:
+        raise AttributeNotFound(f"attribute {attr!r} is not set {what}")
+
+
+def remove_global_attr(session: Session, attr: str) -> None:
+    _remove(session, GlobalAttribute, {}, attr, "globally")
+
+
+def remove_os_attr(session: Session, os_name: str, attr: str) -> None:
+    _remove(session, OsAttribute, {"os": os_name}, attr, f"for os {os_name}")
+
+
+def remove_appliance_attr(session: Session, appliance: Appliance, attr: str) -> None:
+    _remove(session, ApplianceAttribute, {"appliance_id": appliance.id}, attr, f"on appliance {appliance.name}")
+
+
+def remove_host_attr(session: Session, host: Host, attr: str) -> None:
+    _remove(session, HostAttribute, {"host_id": host.id}, attr, f"on host {host.name}")
+
+
+def global_attrs(session: Session) -> dict[str, str]:
+    return {a: v for a, v in session.execute(select(GlobalAttribute.attr, GlobalAttribute.value))}
+
+
+def os_attrs(session: Session, os_name: str | None = None) -> list[OsAttribute]:
+    query = select(OsAttribute).order_by(OsAttribute.os, OsAttribute.attr)
+    if os_name:
+        query = query.where(OsAttribute.os == os_name)
+    return list(session.scalars(query))
+
+
+def appliance_attrs(session: Session, appliance: Appliance) -> dict[str, str]:
+    rows = session.execute(select(ApplianceAttribute.attr, ApplianceAttribute.value)
+                           .where(ApplianceAttribute.appliance_id == appliance.id))
+    return {a: v for a, v in rows}
+
+
+def host_own_attrs(session: Session, host: Host) -> dict[str, str]:
+    rows = session.execute(select(HostAttribute.attr, HostAttribute.value)
+                           .where(HostAttribute.host_id == host.id))
+    return {a: v for a, v in rows}
+
+
+def resolve_host_attrs(session: Session, host: Host, intrinsic: dict[str, str] | None = None
+                       ) -> dict[str, ResolvedAttr]:
+    """global < os < appliance < host; intrinsic values (hostname, rack, ...) win over all."""
+    layers = [
+        ("global", global_attrs(session)),
+        ("os", {r.attr: r.value for r in os_attrs(session, host.os)}),
+        ("appliance", appliance_attrs(session, host.membership.appliance)),
+        ("host", host_own_attrs(session, host)),
+        ("intrinsic", intrinsic or {}),
+    ]
+    merged: dict[str, ResolvedAttr] = {}
+    for source, values in layers:
+        for attr, value in values.items():
+            merged[attr] = ResolvedAttr(attr, value, source)
+    return merged

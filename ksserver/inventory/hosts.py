@@ -1,0 +1,145 @@
+"""Hosts: add (with name inference and rank/IP allocation), list, remove, set fields."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ksserver.db.models import Appliance, Host, Interface, Membership
+from ksserver.db.session import allocation_lock
+from ksserver.errors import AlreadyExists, HostNotFound, InvalidArgument
+from ksserver.inventory import appliances, interfaces, validate
+
+_NAME_RE = re.compile(r"^(?P<base>[a-z][a-z0-9\-]*?)-(?P<rack>\d+)-(?P<rank>\d+)$")
+
+
+@dataclass(frozen=True)
+class HostRequest:
+    """What ``rocks add host`` asks for; ``None`` fields are inferred or allocated."""
+
+    name: str | None = None
+    membership: str | None = None
+    rack: int | None = None
+    rank: int | None = None
+    cpus: int = 1
+    os: str = "linux"
+    arch: str = "x86_64"
+    ip: str | None = None        # an address, or "auto"
+    mac: str | None = None
+    subnet: str = "private"
+    iface: str = "eth0"
+
+
+def get_host(session: Session, name: str) -> Host:
+    host = session.scalar(select(Host).where(Host.name == name.lower()))
+    if host is None:
+        raise HostNotFound(f"unknown host {name!r}")
+    return host
+
+
+def get_hosts(session: Session, names: list[str]) -> list[Host]:
+    """Hosts by name, or all hosts when ``names`` is empty."""
+    if not names:
+        return list_hosts(session)
+    return [get_host(session, n) for n in names]
+
+
+def list_hosts(session: Session) -> list[Host]:
+    return list(session.scalars(select(Host).order_by(Host.rack, Host.rank, Host.name)))
+
+
+def parse_host_name(name: str) -> tuple[str, int, int] | None:
+    """``compute-0-3`` -> ("compute", 0, 3), as Rocks inferred appliance, rack and rank."""
+    m = _NAME_RE.match(name)
+    if not m:
+        return None
+    return m["base"], int(m["rack"]), int(m["rank"])
+
+
+def _next_rank(session: Session, appliance: Appliance, rack: int) -> int:
+    current = session.scalar(select(func.max(Host.rank)).join(Membership).where(
+        Membership.appliance_id == appliance.id, Host.rack == rack))
+    return 0 if current is None else current + 1
+
+
+def add_host(session: Session, req: HostRequest) -> Host:
+    """Add one host (and its primary interface when ip or mac is given), in the caller's transaction."""
+    parsed = parse_host_name(req.name.lower()) if req.name else None
+    if req.membership:
+        membership = appliances.find_membership(session, req.membership)
+    elif parsed:
+        membership = appliances.membership_for_appliance(session, parsed[0])
+        if membership is None:
+            raise InvalidArgument(f"cannot infer a membership from host name {req.name!r}: "
+                                  f"no appliance named {parsed[0]!r}; give membership=")
+    else:
+        raise InvalidArgument("give membership= (or a name like compute-0-3 to infer it from)")
+    appliance = membership.appliance
+    rack = req.rack if req.rack is not None else (parsed[1] if parsed else 0)
+    allocation_lock(session, f"rank:{appliance.id}:{rack}")
+    if req.name:
+        name = validate.hostname(req.name)
+        rank = req.rank if req.rank is not None else (parsed[2] if parsed else 0)
+        if session.scalar(select(Host.id).where(Host.name == name)) is not None:
+            raise AlreadyExists(f"host {name!r} already exists")
+    else:
+        rank = req.rank if req.rank is not None else _next_rank(session, appliance, rack)
+        name = f"{appliance.name}-{rack}-{rank}"
+        while session.scalar(select(Host.id).where(Host.name == name)) is not None:
+            if req.rank is not None:
+                raise AlreadyExists(f"host {name!r} already exists")
+            rank += 1
+            name = f"{appliance.name}-{rack}-{rank}"
+    validate.word("os", req.os, r"^[a-z0-9_\-]{1,16}$")
+    validate.word("arch", req.arch, r"^[A-Za-z0-9_\-]{1,32}$")
+    host = Host(name=name, membership_id=membership.id, cpus=validate.integer("cpus", req.cpus, 1),
+                rack=validate.integer("rack", rack), rank=validate.integer("rank", rank),
+                os=req.os, arch=req.arch)
+    host.membership = membership
+    session.add(host)
+    session.flush()
+    if req.ip or req.mac:
+        interfaces.add_interface(session, host, req.iface, mac=req.mac, ip=req.ip or "auto", subnet=req.subnet)
+    return host
+
+
+def remove_host(session: Session, host: Host) -> None:
+    from ksserver.db.models import VmNode  # VM rows that point at this host as VM or container
+
+    as_container = session.scalar(select(func.count()).select_from(VmNode).where(VmNode.phys_host_id == host.id))
+    if as_container:
+        raise InvalidArgument(f"host {host.name} still houses {as_container} VM(s); remove or move them first")
+    vm = session.scalar(select(VmNode).where(VmNode.host_id == host.id))
+    if vm is not None:
+        session.delete(vm)
+    session.delete(host)
+    session.flush()
+
+
+def set_host_field(session: Session, host: Host, field: str, value: str) -> None:
+    if field == "membership":
+        membership = appliances.find_membership(session, value)
+        host.membership_id = membership.id
+        host.membership = membership
+    elif field in ("cpus", "rack", "rank"):
+        setattr(host, field, validate.integer(field, value, 1 if field == "cpus" else 0))
+    elif field in ("arch", "os"):
+        setattr(host, field, validate.word(field, value, r"^[A-Za-z0-9_\-]{1,32}$"))
+    elif field in ("runaction", "installaction"):
+        setattr(host, field.replace("action", "_action"), validate.word(field, value))
+    elif field == "comment":
+        host.comment = validate.attr_value("comment", value)[:140]
+    else:
+        raise InvalidArgument(f"cannot set host field {field!r}")
+    session.flush()
+
+
+def host_for_ip(session: Session, ip: str) -> Host | None:
+    return session.scalar(select(Host).join(Interface).where(Interface.ip == ip).limit(1))
+
+
+def host_for_mac(session: Session, mac: str) -> Host | None:
+    return session.scalar(select(Host).join(Interface).where(Interface.mac == mac).limit(1))

@@ -1,0 +1,1 @@
+"""rocks_partition package."""

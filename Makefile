@@ -14,7 +14,7 @@ DEB_PACKAGES := pkg-config gcc libparted-dev libvirt-dev e2fsprogs postgresql gr
 	libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 ipxe-qemu \
 	busybox-static cpio socat curl
 
-.PHONY: run test bench bench-quick deps venv clean help
+.PHONY: run test bench bench-quick deps venv clean help docs
 help:
 	@echo "make run | test | bench | bench-quick | deps | clean"
 
@@ -55,3 +55,6 @@ bench-quick: venv
 
 clean:
 	rm -rf $(VENV) state .pytest_cache
+
+docs: venv
+	$(PY) -m ksserver.cli.docgen > docs/cli.md

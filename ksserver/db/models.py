@@ -188,3 +188,22 @@ class Boot(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     host_id: Mapped[int] = mapped_column(ForeignKey("hosts.id", ondelete="CASCADE"), unique=True)
     action: Mapped[str] = mapped_column(String(16), default="os")
+
+
+class Generation(Base):
+    """One row whose counter every write transaction bumps: servers drop their caches when it moves."""
+
+    __tablename__ = "generation"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class InstallToken(Base):
+    """A per-install secret a host presents when it fetches its kickstart (?token=)."""
+
+    __tablename__ = "install_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    host_id: Mapped[int] = mapped_column(ForeignKey("hosts.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    expires_at: Mapped[float] = mapped_column(default=0.0)  # unix time
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ksserver.errors import ConfigError, RocksError
@@ -78,6 +78,8 @@ class Database:
             try:
                 yield session
                 if write:
+                    # Tell every server process that cached inventory data may be stale.
+                    session.execute(text("UPDATE generation SET value = value + 1"))
                     session.commit()
                 else:
                     session.rollback()
@@ -86,8 +88,11 @@ class Database:
                 raise
             finally:
                 session.close()
-        except OperationalError as exc:
-            raise DatabaseError(f"database error: {exc.orig}") from None
+        except (OperationalError, ProgrammingError) as exc:
+            text_ = str(exc.orig)
+            if "no such table" in text_ or "does not exist" in text_:
+                raise DatabaseError(f"the cluster database is not initialised ({text_}): run 'rocks init'") from None
+            raise DatabaseError(f"database error: {text_}") from None
         finally:
             _WRITE_TXN.reset(token)
 
@@ -103,3 +108,7 @@ def allocation_lock(session: Session, name: str) -> None:
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(name.encode())})
+
+
+def current_generation(session: Session) -> int:
+    return int(session.execute(text("SELECT value FROM generation WHERE id = 1")).scalar() or 0)

@@ -143,3 +143,12 @@ def host_for_ip(session: Session, ip: str) -> Host | None:
 
 def host_for_mac(session: Session, mac: str) -> Host | None:
     return session.scalar(select(Host).join(Interface).where(Interface.mac == mac).limit(1))
+
+
+def record_install_report(session: Session, host: Host, arch: str | None, cpus: int | None) -> None:
+    """What the installer told us about itself (kickstart.cgi's arch= and np=)."""
+    if arch is not None:
+        host.arch = arch
+    if cpus is not None:
+        host.cpus = cpus
+    session.flush()

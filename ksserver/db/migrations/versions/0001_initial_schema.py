@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 01:45:28.054839
+Create Date: 2026-11-24 01:51:08.318237
 """
 from alembic import op
 import sqlalchemy as sa
@@ -42,6 +42,11 @@ def upgrade() -> None:
     sa.Column('lang', sa.String(length=32), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_distributions')),
     sa.UniqueConstraint('name', name=op.f('uq_distributions_name'))
+    )
+    op.create_table('generation',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('value', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_generation'))
     )
     op.create_table('global_attributes',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -126,6 +131,19 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('host_attributes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_host_attributes_host_id'), ['host_id'], unique=False)
+
+    op.create_table('install_tokens',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('host_id', sa.Integer(), nullable=False),
+    sa.Column('token_hash', sa.String(length=128), nullable=False),
+    sa.Column('expires_at', sa.Double(), nullable=False),
+    sa.Column('revoked', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['host_id'], ['hosts.id'], name=op.f('fk_install_tokens_host_id_hosts'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_install_tokens')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_install_tokens_token_hash'))
+    )
+    with op.batch_alter_table('install_tokens', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_install_tokens_host_id'), ['host_id'], unique=False)
 
     op.create_table('interfaces',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -221,6 +239,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_interfaces_host_id'))
 
     op.drop_table('interfaces')
+    with op.batch_alter_table('install_tokens', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_install_tokens_host_id'))
+
+    op.drop_table('install_tokens')
     with op.batch_alter_table('host_attributes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_host_attributes_host_id'))
 
@@ -232,6 +254,7 @@ def downgrade() -> None:
     op.drop_table('subnets')
     op.drop_table('os_attributes')
     op.drop_table('global_attributes')
+    op.drop_table('generation')
     op.drop_table('distributions')
     op.drop_table('bootactions')
     op.drop_table('appliances')

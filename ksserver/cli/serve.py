@@ -1,0 +1,53 @@
+"""``ksserver serve``: the production kickstart server (gunicorn, threaded workers)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ksserver.config import load_settings
+from ksserver.errors import RocksError
+
+
+def _gunicorn_app(settings, bind: str, workers: int, threads: int):  # type: ignore[no-untyped-def]
+    from gunicorn.app.base import BaseApplication
+
+    from ksserver.web import create_app
+
+    class KsServer(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            options = {"bind": bind, "workers": workers, "threads": threads, "worker_class": "gthread",
+                       # Installers beyond workers*threads wait in the accept queue instead of
+                       # being refused: dracut's curl retries only ~3 times.
+                       "worker_connections": 2000, "backlog": 4096, "keepalive": 5, "timeout": 120,
+                       "accesslog": None, "errorlog": "-", "loglevel": settings.log_level.lower()}
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self):  # type: ignore[no-untyped-def]
+            return create_app(settings)
+
+    return KsServer()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="ksserver", description="ksserver kickstart server")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the production server for $KSSERVER_ROOT")
+    serve.add_argument("--bind", help="address:port (default from settings, 127.0.0.1:8080)")
+    serve.add_argument("--workers", type=int, help="worker processes (default from settings)")
+    serve.add_argument("--threads", type=int, help="threads per worker (default from settings)")
+    serve.add_argument("--config", help="TOML config file")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(args.config, bind=args.bind, workers=args.workers, threads=args.threads)
+    except RocksError as exc:
+        sys.exit(f"error: {exc}")
+    host = settings.bind
+    print(f"ksserver serving {settings.root} on http://{host}/install/sbin/kickstart.cgi "
+          f"({settings.workers} workers x {settings.threads} threads)", flush=True)
+    _gunicorn_app(settings, settings.bind, settings.workers, settings.threads).run()
+
+
+if __name__ == "__main__":
+    main()

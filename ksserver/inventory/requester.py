@@ -1,0 +1,145 @@
+"""Who is asking for a kickstart?  Identification rules of the kickstart server.
+
+In order: an install token, the client IP matched to a known interface, then anaconda's
+``X-RHN-Provisioning-MAC-<n>: <dev> <mac>`` headers matched to known MACs.  Every clue that
+is present must point at the same host, so a node cannot borrow another node's MAC or token
+to read its kickstart (which carries the root password hash).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+import time
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ksserver.db.models import Host, Interface, InstallToken
+from ksserver.errors import Forbidden, InvalidArgument
+from ksserver.inventory import hosts, validate
+
+_MAC_HEADER = re.compile(r"^x-rhn-provisioning-mac-\d+$", re.I)
+_ARCH_RE = re.compile(r"^[A-Za-z0-9_\-]{1,32}$")
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the web layer extracted from the HTTP request."""
+
+    client_ip: str                      # after X-Forwarded-For handling
+    macs: tuple[str, ...] = ()          # normalised MACs from the provisioning headers
+    token: str | None = None
+    preview: str | None = None          # ?client=NAME (only honoured from loopback)
+    from_loopback: bool = False
+    headers_env: dict[str, str] = field(default_factory=dict)
+
+
+def parse_mac_headers(headers: list[tuple[str, str]]) -> tuple[tuple[str, ...], dict[str, str]]:
+    """MACs from ``X-RHN-Provisioning-MAC-n: <dev> <mac> [driver] [ks]`` and the HTTP_* env for evals."""
+    macs: list[str] = []
+    env: dict[str, str] = {}
+    for name, value in headers:
+        if not _MAC_HEADER.match(name):
+            continue
+        env["HTTP_" + name.upper().replace("-", "_")] = value
+        parts = value.split()
+        if len(parts) < 2:
+            raise InvalidArgument(f"malformed {name} header (expected '<device> <mac>')")
+        macs.append(validate.mac(parts[1]))
+    return tuple(macs), env
+
+
+def client_address(remote_addr: str, forwarded_for: str | None, trusted_proxies: tuple[str, ...]) -> str:
+    """The peer address, or the last untrusted hop of X-Forwarded-For when the peer is a trusted proxy."""
+    if not forwarded_for or remote_addr not in trusted_proxies:
+        return remote_addr
+    hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
+    for hop in reversed(hops):
+        if hop not in trusted_proxies:
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:
+                raise Forbidden(f"unparseable X-Forwarded-For hop {hop!r}") from None
+    return remote_addr
+
+
+def is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _host_for_token(session: Session, token: str) -> Host:
+    row = session.scalar(select(InstallToken).where(InstallToken.token_hash == hash_token(token)))
+    if row is None or row.revoked or (row.expires_at and row.expires_at < time.time()):
+        raise Forbidden("install token is unknown, expired or revoked")
+    return session.get(Host, row.host_id)  # type: ignore[return-value]
+
+
+def identify(session: Session, req: Request) -> Host:
+    """The host this request belongs to, or Forbidden with a one-line reason."""
+    if req.preview is not None:
+        if not req.from_loopback:
+            raise Forbidden(f"client={req.preview} previews are only allowed from the server itself")
+        return hosts.get_host(session, req.preview)
+    by_token = _host_for_token(session, req.token) if req.token else None
+    by_ip = session.scalar(select(Host).join(Interface).where(Interface.ip == req.client_ip).limit(1))
+    by_mac: Host | None = None
+    if req.macs:
+        found = {h.id: h for h in session.scalars(select(Host).join(Interface).where(Interface.mac.in_(req.macs)))}
+        if len(found) > 1:
+            names = ", ".join(sorted(h.name for h in found.values()))
+            raise Forbidden(f"MAC headers from {req.client_ip} belong to different hosts ({names})")
+        by_mac = next(iter(found.values()), None)
+    if by_mac is not None and by_ip is None and by_token is None:
+        _check_mac_only_source(session, req)
+    candidates = [(what, h) for what, h in (("token", by_token), ("IP", by_ip), ("MAC", by_mac)) if h]
+    if not candidates:
+        macs = " ".join(req.macs) or "no MAC headers"
+        raise Forbidden(f"unknown host: {req.client_ip} ({macs}) is not in the cluster database")
+    first_what, first = candidates[0]
+    for what, other in candidates[1:]:
+        if other.id != first.id:
+            raise Forbidden(f"{first_what} says {first.name} but {what} says {other.name}: refusing "
+                            f"{req.client_ip}")
+    return first
+
+
+def _check_mac_only_source(session: Session, req: Request) -> None:
+    """A MAC alone (no known IP, no token) identifies a host only from loopback or from an unassigned
+    address inside one of the cluster's networks (e.g. a DHCP pool): MACs are not secrets, so a
+    stranger elsewhere must not obtain a kickstart by quoting one."""
+    if req.from_loopback:
+        return
+    from ksserver.inventory.networks import list_networks, network_of
+
+    try:
+        addr = ipaddress.ip_address(req.client_ip)
+    except ValueError:
+        raise Forbidden(f"bad client address {req.client_ip!r}") from None
+    if not any(addr in network_of(net) for net in list_networks(session)):
+        raise Forbidden(f"{req.client_ip} is outside the cluster networks; a MAC header alone does not "
+                        f"identify a host from there")
+
+
+def validate_install_report(arch: str | None, np: str | None) -> tuple[str | None, int | None]:
+    """Check the arch= and np= query values the installer sends (Rocks 6.2 refused odd ones)."""
+    if arch is not None and not _ARCH_RE.match(arch):
+        raise InvalidArgument("bad arch value")
+    cpus = None
+    if np is not None:
+        try:
+            cpus = int(np)
+        except ValueError:
+            raise InvalidArgument("bad np value") from None
+        if not 1 <= cpus <= 65536:
+            raise InvalidArgument("bad np value")
+    return arch, cpus

@@ -1,0 +1,82 @@
+"""Kickstart generation for hosts: node-graph sources (stock + site profile), reloaded when files
+change, with the last good library kept when a site profile is broken."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from sqlalchemy.orm import Session
+
+from ksserver.config import Settings
+from ksserver.db.models import Host
+from ksserver.errors import GraphError, InvalidArgument
+from ksserver.graph import GraphLibrary, KickstartCompiler, Source, stock_nodes_dir
+from ksserver.inventory import context
+
+log = logging.getLogger("ksserver.kickstarts")
+
+
+class KickstartService:
+    """Owns the compiled graph library for one process; thread-safe."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._library: GraphLibrary | None = None
+        self._compiler: KickstartCompiler | None = None
+        self._checked = 0.0
+        self.last_error: GraphError | None = None
+
+    def sources(self) -> list[Source]:
+        return [Source(path=stock_nodes_dir(), label="stock"),
+                Source(path=self.settings.site_profile_dir, label="site")]
+
+    def compiler(self) -> KickstartCompiler:
+        now = time.monotonic()
+        if self._compiler is not None and now - self._checked < self.settings.reload_interval:
+            return self._compiler
+        with self._lock:
+            if self._compiler is None or (now - self._checked >= self.settings.reload_interval
+                                          and self._library is not None and self._library.is_stale()):
+                self._load()
+            self._checked = now
+            if self._compiler is None:
+                assert self.last_error is not None
+                raise self.last_error
+            return self._compiler
+
+    def _load(self) -> None:
+        try:
+            library = GraphLibrary.load(self.sources())
+        except GraphError as exc:
+            # Keep serving the last good library; the error is logged and shown by `rocks list host profile`.
+            self.last_error = exc
+            log.error("node/graph files not reloaded: %s", exc)
+            return
+        self._library = library
+        self._compiler = KickstartCompiler(library, evals=self.settings.evals,
+                                           eval_timeout=self.settings.eval_timeout)
+        self.last_error = None
+
+    def attrs_for(self, session: Session, host: Host) -> dict[str, str]:
+        attrs = context.host_attrs(session, host)
+        attrs.setdefault("ks_version", self.settings.ks_version)
+        return attrs
+
+    def root_of(self, host: Host) -> str:
+        root = host.membership.appliance.node
+        if not root:
+            raise InvalidArgument(f"host {host.name} is a {host.membership.appliance.name}, which is not "
+                                  f"kickstartable (its appliance has no root node)")
+        return root
+
+    def kickstart(self, session: Session, host: Host, env: dict[str, str] | None = None) -> str:
+        return self.compiler().kickstart(self.root_of(host), self.attrs_for(session, host), env=env)
+
+    def profile_xml(self, session: Session, host: Host) -> str:
+        return self.compiler().profile_xml(self.root_of(host), self.attrs_for(session, host))
+
+    def graph_dot(self, session: Session, host: Host) -> str:
+        return self.compiler().graph_dot(self.root_of(host), self.attrs_for(session, host))

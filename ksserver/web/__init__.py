@@ -1,0 +1,35 @@
+"""The Flask kickstart server.  ``create_app(settings)`` builds everything; nothing at import time."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from ksserver.config import Settings, load_settings
+from ksserver.db.session import Database
+
+
+class Services:
+    """What the views need, built once per process by create_app."""
+
+    def __init__(self, settings: Settings, db: Database):
+        from ksserver.kickstarts import KickstartService
+
+        self.settings = settings
+        self.db = db
+        self.kickstarts = KickstartService(settings)
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> Flask:
+    settings = settings or load_settings()
+    app = Flask("ksserver")
+    logging.getLogger("ksserver").setLevel(settings.log_level.upper())
+    services = Services(settings, db or Database.from_url(settings.effective_database_url))
+    app.extensions["ksserver"] = services
+
+    from ksserver.web import errors, kickstart
+
+    app.register_blueprint(kickstart.bp)
+    errors.register(app)
+    return app

@@ -52,11 +52,37 @@ class Result:
         return f"exit {self.code}\nstdout:\n{self.out}\nstderr:\n{self.err}"
 
 
+class Hypervisors:
+    """One libvirt connection per URI for the whole test, so state (e.g. of a private test:// driver
+    node file, which every new connection would start afresh) persists across rocks commands."""
+
+    def __init__(self) -> None:
+        self.open: dict[str, object] = {}
+
+    def __call__(self, uri: str, label: str):  # type: ignore[no-untyped-def]
+        from xenvm.hypervisor import LibvirtHypervisor
+
+        if uri not in self.open:
+            self.open[uri] = LibvirtHypervisor(uri, label=label)
+        return self.open[uri]
+
+    def close(self) -> None:
+        for hv in self.open.values():
+            hv.close()  # type: ignore[attr-defined]
+
+
 @pytest.fixture
-def rocks(settings: Settings):
+def hypervisors():
+    pool = Hypervisors()
+    yield pool
+    pool.close()
+
+
+@pytest.fixture
+def rocks(settings: Settings, hypervisors: Hypervisors):
     def call(*argv: str) -> Result:
         out, err = io.StringIO(), io.StringIO()
-        code = run(list(argv), settings=settings, out=out, err=err)
+        code = run(list(argv), settings=settings, out=out, err=err, hypervisor_factory=hypervisors)
         return Result(code, out.getvalue(), err.getvalue())
     return call
 

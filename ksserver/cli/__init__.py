@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Any, TextIO
 
 from ksserver.config import Settings, load_settings
 from ksserver.db.session import Database
@@ -23,6 +23,7 @@ class Context:
     settings: Settings
     out: TextIO = field(default_factory=lambda: sys.stdout)
     err: TextIO = field(default_factory=lambda: sys.stderr)
+    hypervisor_factory: Callable[[str, str], Any] | None = None  # tests inject libvirt connections
     _db: Database | None = None
 
     @property
@@ -42,7 +43,7 @@ def _load_commands() -> None:
 
 
 def run(argv: Sequence[str], settings: Settings | None = None, out: TextIO | None = None,
-        err: TextIO | None = None) -> int:
+        err: TextIO | None = None, hypervisor_factory: Callable[[str, str], Any] | None = None) -> int:
     """Run one rocks command; returns the exit code (used by main() and by tests)."""
     _load_commands()
     from ksserver.cli import help as help_cmd
@@ -65,7 +66,7 @@ def run(argv: Sequence[str], settings: Settings | None = None, out: TextIO | Non
             return 0
         cmd, rest = resolve(tokens)
         args, kv = split_args(cmd, rest)
-        ctx = Context(settings or load_settings(), out=out, err=err)
+        ctx = Context(settings or load_settings(), out=out, err=err, hypervisor_factory=hypervisor_factory)
         cmd.func(ctx, args, kv)
         return 0
     except RocksError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ksserver.cli.output import emit
 from ksserver.cli.registry import command
 from ksserver.errors import InvalidArgument
-from ksserver.inventory import hosts, validate
+from ksserver.inventory import bulk, hosts, validate
 from ksserver.inventory.hosts import HostRequest
 
 
@@ -18,10 +18,20 @@ from ksserver.inventory.hosts import HostRequest
                  "arch": "architecture (default x86_64)",
                  "ip": "IP of the primary interface, or auto (next free, walking down from broadcast)",
                  "mac": "MAC of the primary interface", "subnet": "network of the interface (default private)",
-                 "iface": "device of the primary interface (default eth0)"},
+                 "iface": "device of the primary interface (default eth0)",
+                 "file": "add many hosts from a CSV file (header row of these parameter names) or a JSON list"},
          details="Without NAME, the name is APPLIANCE-RACK-RANK with the next free rank in the rack.\n"
-                 "With mac= but no ip=, the next free IP of the subnet is allocated.")
+                 "With mac= but no ip=, the next free IP of the subnet is allocated.\n"
+                 "With file=, every row is checked first and either all hosts are added or none.")
 def add_host(ctx, args, kv):  # type: ignore[no-untyped-def]
+    if "file" in kv:
+        if args or len(kv) > 1:
+            raise InvalidArgument("file= cannot be combined with other arguments")
+        rows = bulk.read_host_file(kv["file"])
+        with ctx.db.session(write=True) as session:
+            count = bulk.add_hosts(session, rows)
+        ctx.out.write(f"added {count} hosts\n")
+        return
     req = HostRequest(
         name=args[0] if args else None, membership=kv.get("membership"),
         rack=validate.integer("rack", kv["rack"]) if "rack" in kv else None,
@@ -45,11 +55,25 @@ def list_host(ctx, args, kv):  # type: ignore[no-untyped-def]
 
 
 @command("remove", "host", summary="Remove hosts with their interfaces, attributes, partitions and VM rows.",
-         args="HOST [HOST...]", min_args=1)
+         args="HOST [HOST...]", min_args=1,
+         params={"purge": "for VMs: yes also deletes their disk images (default: kept)"},
+         details="A VM is removed as by 'rocks remove host vm' (its stopped domain is undefined first).")
 def remove_host(ctx, args, kv):  # type: ignore[no-untyped-def]
-    with ctx.db.session(write=True) as session:
-        for host in hosts.get_hosts(session, args):
-            hosts.remove_host(session, host)
+    from ksserver.vmops import VmOps, is_vm
+
+    purge = validate.boolean("purge", kv.get("purge", "no"))
+    with ctx.db.session() as session:
+        hosts.get_hosts(session, args)  # every name must exist before anything is removed
+    for name in args:
+        if is_vm(ctx.db, name):
+            ops = VmOps(ctx.db, ctx.hypervisor_factory)
+            try:
+                ops.remove(name, purge=purge)
+            finally:
+                ops.close()
+            continue
+        with ctx.db.session(write=True) as session:
+            hosts.remove_host(session, hosts.get_host(session, name))
     ctx.out.write(f"removed {', '.join(args)}\n")
 
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ksserver.db.models import Boot, Host, VmNode
+from pathlib import Path
+
+from ksserver.db.models import Host, VmNode
 from ksserver.db.session import Database
 from ksserver.errors import InvalidArgument
-from ksserver.inventory import hosts, partitions, vms
+from ksserver.inventory import boot, hosts, partitions, vms
+from ksserver.pxe import write_boot_files
 from xenvm.domain import domain_xml
 from xenvm.errors import VMError
 from xenvm.hypervisor import LibvirtHypervisor
@@ -40,8 +43,10 @@ class VmRow:
 
 
 class VmOps:
-    def __init__(self, db: Database, hypervisor_factory: HypervisorFactory | None = None):
+    def __init__(self, db: Database, hypervisor_factory: HypervisorFactory | None = None,
+                 tftp_dir: Path | None = None):
         self.db = db
+        self.tftp_dir = tftp_dir
         # An injected factory owns its connections (tests keep one per URI across commands).
         self._owns = hypervisor_factory is None
         self.factory = hypervisor_factory or _default_factory
@@ -106,12 +111,11 @@ class VmOps:
         """Install: boot action install, define and start the domain (it PXE-boots from us)."""
         with self.db.session(write=True) as session:
             vm = vms.get_vm(session, name)
-            boot = session.get(Boot, vm.host.boot.id) if vm.host.boot else None
-            if boot is None:
-                session.add(Boot(host_id=vm.host_id, action="install"))
-            else:
-                boot.action = "install"
-            return self._manager(session, vm.phys_host).create(vms.vm_spec(session, vm))
+            entry = boot.set_boot(session, vm.host, "install")
+            state = self._manager(session, vm.phys_host).create(vms.vm_spec(session, vm))
+        if self.tftp_dir is not None:
+            write_boot_files(self.tftp_dir, entry)
+        return state
 
     def start(self, name: str) -> str:
         with self.db.session() as session:

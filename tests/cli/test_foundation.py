@@ -203,3 +203,25 @@ def test_remove_host_removes_its_rows(cluster):
     assert cluster("list", "host", "compute-0-1").code == 2
     # its MAC and IP are free again
     assert cluster("add", "host", "compute-0-5", "mac=52:54:00:00:01:01", "ip=10.1.255.253").code == 0
+
+
+def test_set_password(cluster):
+    from ksserver.passwords import sha512_crypt
+
+    assert cluster("set", "password", "password=short").code == 1
+    assert cluster("set", "password", "password=correct horse battery").code == 0
+    stored = cluster("report", "host", "attr", "compute-0-0", "attr=Kickstart_PrivateRootPassword").out.strip()
+    salt = stored.split("$")[2]
+    assert stored == sha512_crypt("correct horse battery", salt)
+    assert cluster("set", "password", "hash=plain").code == 1
+
+
+def test_sha512_crypt_reference_vector():
+    from ksserver.passwords import sha512_crypt
+
+    # From Drepper's specification ("Unix crypt using SHA-256 and SHA-512").
+    assert sha512_crypt("Hello world!", "saltstring") == (
+        "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1")
+    assert sha512_crypt("Hello world!", "saltstringsaltstring", rounds=10000) == (
+        "$6$rounds=10000$saltstringsaltst$OW1/O6BYHV6BcXZu8QVeXbDWra3Oeqh0sbHbbMCVNSnCM/UrjmM0Dp8vOuZeHBy/YTBmSK6H9"
+        "qs/y3RnOaw5v.")

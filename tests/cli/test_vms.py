@@ -55,7 +55,7 @@ def test_vm_mac_base_attribute(vmcluster):
     assert macs == ["36:77:6e:c0:00:00", "36:77:6e:c0:00:01"]
 
 
-def test_vm_lifecycle(vmcluster):
+def test_vm_lifecycle(vmcluster, settings):
     vmcluster("add", "host", "vm", "vm-container-0-0", "membership=Compute", "mem=512")
     steps = [(("create",), "active"), (("pause",), "paused"), (("resume",), "active"),
              (("save",), "shutoff"), (("restore",), "active"), (("stop",), "shutoff"), (("start",), "active")]
@@ -64,13 +64,14 @@ def test_vm_lifecycle(vmcluster):
         assert result.code == 0, (verb, result)
         status = json.loads(vmcluster("list", "host", "vm", "output-format=json").out)[0]["status"]
         assert status == expected, verb
+    assert "inst.ks=" in (settings.tftp_dir / "pxelinux.cfg" / "0A01FFFB").read_text()  # PXE: install
     assert vmcluster("stop", "host", "vm", "compute-0-0-0").code == 0
     assert vmcluster("set", "host", "vm", "compute-0-0-0", "mem=768").code == 0
     assert vmcluster("start", "host", "vm", "compute-0-0-0").code == 0
     config = vmcluster("report", "host", "vm", "config", "compute-0-0-0").out
     assert '<memory unit="KiB">786432</memory>' in config
     assert '<boot dev="network"/>' in config and '<mac address="00:16:3e:00:00:00"/>' in config
-    assert vmcluster("list", "host", "attr", "compute-0-0-0", "attr=hostname").code == 0
+    assert vmcluster("list", "host", "boot", "compute-0-0-0").out.splitlines()[1].split()[1] == "install"
     busy = vmcluster("remove", "host", "vm", "compute-0-0-0")
     assert busy.code != 0 and "stop it first" in busy.err
     assert vmcluster("stop", "host", "vm", "compute-0-0-0").code == 0

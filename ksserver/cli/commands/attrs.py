@@ -159,3 +159,36 @@ def report_host_attr(ctx, args, kv):  # type: ignore[no-untyped-def]
         ctx.out.write(json.dumps(dict(sorted(attrs.items())), indent=1) + "\n")
     else:
         ctx.out.write("".join(f"{k}:{v}\n" for k, v in sorted(attrs.items())))
+
+
+@command("set", "password", summary="Set the root password of installed nodes (stored as a SHA-512 crypt hash).",
+         max_args=0,
+         params={"password": "the password (default: read from the terminal twice, or one line of stdin)",
+                 "hash": "an existing $6$ crypt hash instead of a password"},
+         details="The hash goes into the global attribute Kickstart_PrivateRootPassword, which the stock "
+                 "graph emits as 'rootpw --iscrypted'.")
+def set_password(ctx, args, kv):  # type: ignore[no-untyped-def]
+    import getpass
+    import sys
+
+    from ksserver.passwords import sha512_crypt
+
+    if "hash" in kv:
+        hashed = kv["hash"]
+        if not hashed.startswith(("$6$", "$5$", "$y$")):
+            raise InvalidArgument("hash= must be a crypt hash ($6$..., $5$... or $y$...)")
+    else:
+        password = kv.get("password")
+        if password is None:
+            if sys.stdin.isatty():
+                password = getpass.getpass("new root password: ")
+                if getpass.getpass("again: ") != password:
+                    raise InvalidArgument("the passwords differ")
+            else:
+                password = sys.stdin.readline().rstrip("\n")
+        if len(password) < 8:
+            raise InvalidArgument("the password must have at least 8 characters")
+        hashed = sha512_crypt(password)
+    with ctx.db.session(write=True) as session:
+        attributes.set_global_attr(session, "Kickstart_PrivateRootPassword", hashed)
+    ctx.out.write("root password hash updated\n")

@@ -11,7 +11,7 @@ from ksserver.vmops import VmOps
 
 
 def _ops(ctx) -> VmOps:  # type: ignore[no-untyped-def]
-    return VmOps(ctx.db, ctx.hypervisor_factory)
+    return VmOps(ctx.db, ctx.hypervisor_factory, ctx.settings.tftp_dir)
 
 
 @command("add", "host", "vm", summary="Add a VM to a VM container (database only; 'rocks create host vm' installs it).",

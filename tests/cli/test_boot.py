@@ -1,0 +1,31 @@
+"""Boot actions and the PXE files they write."""
+
+from __future__ import annotations
+
+
+def test_set_host_boot_writes_pxe_files(cluster, settings):
+    assert cluster("set", "host", "boot", "compute-0-0", "action=install").code == 0
+    cfg = settings.tftp_dir / "pxelinux.cfg" / "0A01FFFE"   # 10.1.255.254
+    text = cfg.read_text()
+    assert text.startswith("default rocks\nprompt 0\nlabel rocks\n  kernel vmlinuz\n")
+    assert "inst.ks=http://10.1.1.1/install/sbin/kickstart.cgi" in text and "initrd=initrd.img" in text
+    ipxe = (settings.tftp_dir / "ipxe" / "52-54-00-00-01-00.ipxe").read_text()
+    assert ipxe.startswith("#!ipxe\nkernel vmlinuz inst.ks=")
+    assert cluster("set", "host", "boot", "compute-0-0", "action=os").code == 0
+    assert "localboot 0" in cfg.read_text()
+    table = cluster("list", "host", "boot", "compute-0-0").out.splitlines()
+    assert table[1].split() == ["compute-0-0:", "os", "os", "install"]
+
+
+def test_boot_errors(cluster):
+    assert "action must be install or os" in cluster("set", "host", "boot", "compute-0-0", "action=dance").err
+    assert cluster("set", "host", "installaction", "compute-0-0", "nosuch").code == 0
+    result = cluster("set", "host", "boot", "compute-0-0", "action=install")
+    assert result.code == 2 and "unknown boot action 'nosuch'" in result.err
+
+
+def test_bootactions(cluster):
+    assert cluster("add", "bootaction", "action=install rescue2", "kernel=vmlinuz", "ramdisk=initrd.img",
+                   "args=inst.rescue").code == 0
+    out = cluster("list", "bootaction").out
+    assert "install rescue2:" in out and "localboot 0" in out

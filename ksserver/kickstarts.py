@@ -60,23 +60,34 @@ class KickstartService:
                                            eval_timeout=self.settings.eval_timeout)
         self.last_error = None
 
-    def attrs_for(self, session: Session, host: Host) -> dict[str, str]:
+    def render(self, appliance: str, root: str, attrs: dict[str, str], host: str,
+               env: dict[str, str] | None = None) -> str:
+        if not root:
+            raise InvalidArgument(f"host {host} is a {appliance}, which is not kickstartable "
+                                  f"(its appliance has no root node)")
+        if "ks_version" not in attrs:
+            attrs = {**attrs, "ks_version": self.settings.ks_version}
+        return self.compiler().kickstart(root, attrs, env=env)
+
+    # The CLI's way in: straight from the database rows.
+
+    def _db_attrs(self, session: Session, host: Host) -> tuple[str, dict[str, str]]:
         attrs = context.host_attrs(session, host)
         attrs.setdefault("ks_version", self.settings.ks_version)
-        return attrs
-
-    def root_of(self, host: Host) -> str:
         root = host.membership.appliance.node
         if not root:
             raise InvalidArgument(f"host {host.name} is a {host.membership.appliance.name}, which is not "
                                   f"kickstartable (its appliance has no root node)")
-        return root
+        return root, attrs
 
-    def kickstart(self, session: Session, host: Host, env: dict[str, str] | None = None) -> str:
-        return self.compiler().kickstart(self.root_of(host), self.attrs_for(session, host), env=env)
+    def kickstart_for(self, session: Session, host: Host) -> str:
+        root, attrs = self._db_attrs(session, host)
+        return self.compiler().kickstart(root, attrs)
 
     def profile_xml(self, session: Session, host: Host) -> str:
-        return self.compiler().profile_xml(self.root_of(host), self.attrs_for(session, host))
+        root, attrs = self._db_attrs(session, host)
+        return self.compiler().profile_xml(root, attrs)
 
     def graph_dot(self, session: Session, host: Host) -> str:
-        return self.compiler().graph_dot(self.root_of(host), self.attrs_for(session, host))
+        root, attrs = self._db_attrs(session, host)
+        return self.compiler().graph_dot(root, attrs)

@@ -190,12 +190,16 @@ class Boot(Base):
     action: Mapped[str] = mapped_column(String(16), default="os")
 
 
-class Generation(Base):
-    """One row whose counter every write transaction bumps: servers drop their caches when it moves."""
+class Change(Base):
+    """The change log servers follow to keep their in-memory inventory current.
 
-    __tablename__ = "generation"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    value: Mapped[int] = mapped_column(Integer, default=0)
+    Every write transaction appends rows: one per changed host (``host_id``), or one with
+    ``host_id`` NULL when something shared changed (attributes, appliances, networks ...), which
+    makes readers reload everything.  Old rows are trimmed by writers."""
+
+    __tablename__ = "changes"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    host_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class InstallToken(Base):

@@ -3,7 +3,7 @@
 Writes are serialised where allocation needs it: on SQLite every write transaction starts
 with ``BEGIN IMMEDIATE`` (one writer at a time, others wait on the busy timeout instead of
 failing an upgrade from read to write lock); on PostgreSQL allocators take a transaction-level
-advisory lock (``Database.lock``).  Unique constraints remain the last line of defence.
+advisory lock (``allocation_lock``).  Unique constraints remain the last line of defence.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
+from ksserver.db import changes
 from ksserver.errors import ConfigError, RocksError
 
 _WRITE_TXN: contextvars.ContextVar[bool] = contextvars.ContextVar("ksserver_write_txn", default=False)
@@ -64,6 +65,7 @@ class Database:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._factory = sessionmaker(engine, expire_on_commit=False)
+        changes.install(self._factory)
 
     @classmethod
     def from_url(cls, url: str) -> Database:
@@ -78,8 +80,9 @@ class Database:
             try:
                 yield session
                 if write:
-                    # Tell every server process that cached inventory data may be stale.
-                    session.execute(text("UPDATE generation SET value = value + 1"))
+                    session.flush()
+                    # Tell every server process which cached inventory data is stale.
+                    changes.record(session)
                     session.commit()
                 else:
                     session.rollback()
@@ -108,7 +111,3 @@ def allocation_lock(session: Session, name: str) -> None:
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(name.encode())})
-
-
-def current_generation(session: Session) -> int:
-    return int(session.execute(text("SELECT value FROM generation WHERE id = 1")).scalar() or 0)

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from ksserver import __version__
 from ksserver.db.models import (Appliance, ApplianceAttribute, BootAction, Distribution, GlobalAttribute,
-                                Generation, Membership, Subnet)
+                                Membership, Subnet)
 from ksserver.passwords import random_password, sha512_crypt
 
 # (appliance, membership, root node, public, appliance attributes) in `rocks list membership` order.
@@ -74,8 +74,6 @@ STOCK_BOOTACTIONS = [
 def initialize(session: Session) -> dict[str, str]:
     """Create missing stock rows.  Returns {"root_password": ...} when it generated one."""
     created: dict[str, str] = {}
-    if session.get(Generation, 1) is None:
-        session.add(Generation(id=1, value=0))
     dist = session.scalar(select(Distribution).where(Distribution.name == "rocks-dist"))
     if dist is None:
         dist = Distribution(name="rocks-dist", os_release="9", lang="en_US")

@@ -14,12 +14,9 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from ksserver.db.models import Host, Interface, InstallToken
-from ksserver.errors import Forbidden, InvalidArgument
-from ksserver.inventory import hosts, validate
+from ksserver.errors import Forbidden, HostNotFound, InvalidArgument
+from ksserver.inventory import validate
+from ksserver.inventory.snapshot import HostView, InventorySnapshot
 
 _MAC_HEADER = re.compile(r"^x-rhn-provisioning-mac-\d+$", re.I)
 _ARCH_RE = re.compile(r"^[A-Za-z0-9_\-]{1,32}$")
@@ -77,30 +74,34 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _host_for_token(session: Session, token: str) -> Host:
-    row = session.scalar(select(InstallToken).where(InstallToken.token_hash == hash_token(token)))
-    if row is None or row.revoked or (row.expires_at and row.expires_at < time.time()):
+def _host_for_token(snap: InventorySnapshot, token: str) -> HostView:
+    row = snap.tokens.get(hash_token(token))
+    host = snap.host(row.host_id) if row else None
+    if row is None or host is None or row.revoked or (row.expires_at and row.expires_at < time.time()):
         raise Forbidden("install token is unknown, expired or revoked")
-    return session.get(Host, row.host_id)  # type: ignore[return-value]
+    return host
 
 
-def identify(session: Session, req: Request) -> Host:
+def identify(snap: InventorySnapshot, req: Request) -> HostView:
     """The host this request belongs to, or Forbidden with a one-line reason."""
     if req.preview is not None:
         if not req.from_loopback:
             raise Forbidden(f"client={req.preview} previews are only allowed from the server itself")
-        return hosts.get_host(session, req.preview)
-    by_token = _host_for_token(session, req.token) if req.token else None
-    by_ip = session.scalar(select(Host).join(Interface).where(Interface.ip == req.client_ip).limit(1))
-    by_mac: Host | None = None
+        host = snap.host(snap.by_name.get(req.preview.lower()))
+        if host is None:
+            raise HostNotFound(f"unknown host {req.preview!r}")
+        return host
+    by_token = _host_for_token(snap, req.token) if req.token else None
+    by_ip = snap.host(snap.by_ip.get(req.client_ip))
+    by_mac: HostView | None = None
     if req.macs:
-        found = {h.id: h for h in session.scalars(select(Host).join(Interface).where(Interface.mac.in_(req.macs)))}
+        found = {hid: snap.hosts[hid] for hid in (snap.by_mac.get(mac) for mac in req.macs) if hid in snap.hosts}
         if len(found) > 1:
             names = ", ".join(sorted(h.name for h in found.values()))
             raise Forbidden(f"MAC headers from {req.client_ip} belong to different hosts ({names})")
         by_mac = next(iter(found.values()), None)
     if by_mac is not None and by_ip is None and by_token is None:
-        _check_mac_only_source(session, req)
+        _check_mac_only_source(snap, req)
     candidates = [(what, h) for what, h in (("token", by_token), ("IP", by_ip), ("MAC", by_mac)) if h]
     if not candidates:
         macs = " ".join(req.macs) or "no MAC headers"
@@ -113,19 +114,17 @@ def identify(session: Session, req: Request) -> Host:
     return first
 
 
-def _check_mac_only_source(session: Session, req: Request) -> None:
+def _check_mac_only_source(snap: InventorySnapshot, req: Request) -> None:
     """A MAC alone (no known IP, no token) identifies a host only from loopback or from an unassigned
     address inside one of the cluster's networks (e.g. a DHCP pool): MACs are not secrets, so a
     stranger elsewhere must not obtain a kickstart by quoting one."""
     if req.from_loopback:
         return
-    from ksserver.inventory.networks import list_networks, network_of
-
     try:
         addr = ipaddress.ip_address(req.client_ip)
     except ValueError:
         raise Forbidden(f"bad client address {req.client_ip!r}") from None
-    if not any(addr in network_of(net) for net in list_networks(session)):
+    if not any(addr in net for net in snap.networks):
         raise Forbidden(f"{req.client_ip} is outside the cluster networks; a MAC header alone does not "
                         f"identify a host from there")
 

@@ -14,11 +14,13 @@ class Services:
     """What the views need, built once per process by create_app."""
 
     def __init__(self, settings: Settings, db: Database):
+        from ksserver.inventory.snapshot import InventorySnapshot
         from ksserver.kickstarts import KickstartService
 
         self.settings = settings
         self.db = db
         self.kickstarts = KickstartService(settings)
+        self.snapshot = InventorySnapshot(db)
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> Flask:

@@ -25,18 +25,14 @@ def kickstart() -> Response:
     services = current_app.extensions["ksserver"]
     req = _describe_request(services.settings.trusted_proxies)
     arch, cpus = requester.validate_install_report(request.args.get("arch"), request.args.get("np"))
-    with services.db.session() as session:
-        host = requester.identify(session, req)
-        changed = (arch is not None and arch != host.arch) or (cpus is not None and cpus != host.cpus)
-        if not changed or req.preview is not None:
-            return _plain(services.kickstarts.kickstart(session, host, env=req.headers_env))
-        name = host.name
-    # Record what the installer reported before generating, so arch-conditional nodes see it (as Rocks did).
-    with services.db.session(write=True) as session:
-        hosts.record_install_report(session, hosts.get_host(session, name), arch, cpus)
-    with services.db.session() as session:
-        return _plain(services.kickstarts.kickstart(session, hosts.get_host(session, name), env=req.headers_env))
-
-
-def _plain(text: str) -> Response:
+    snap = services.snapshot
+    snap.sync()
+    host = requester.identify(snap, req)
+    if req.preview is None and ((arch is not None and arch != host.arch) or (cpus is not None and cpus != host.cpus)):
+        # Record what the installer told us before generating, so arch-conditional nodes see it (as Rocks did).
+        with services.db.session(write=True) as session:
+            hosts.record_install_report(session, hosts.get_host(session, host.name), arch, cpus)
+        snap.sync()
+        host = snap.hosts[host.id]
+    text = services.kickstarts.render(host.appliance, host.root, snap.attrs(host), host.name, env=req.headers_env)
     return Response(text, mimetype="text/plain")

@@ -1,0 +1,86 @@
+"""Which hosts did a write transaction change?  Collected from ORM flushes and recorded in the
+``changes`` table at commit, so kickstart servers reload only what changed (O(changed hosts)).
+
+Rows that belong to one host (its interfaces, own attributes, partitions, boot state, tokens) note
+that host; anything else (attributes at other scopes, appliances, networks, boot actions) and any
+bulk statement note "everything" (host NULL).  A caller doing bulk DML on one host's rows says so with
+``note_hosts`` and ``host_scoped_dml``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, event, func, insert, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from ksserver.db import models
+
+_HOST_SCOPED = (models.Interface, models.HostAttribute, models.Partition, models.Boot, models.InstallToken)
+_KEY = "ksserver_changed"
+_KEEP = 20000  # change rows kept; a reader further behind reloads everything
+
+
+def _bucket(session: Session) -> dict:
+    return session.info.setdefault(_KEY, {"hosts": set(), "all": False})
+
+
+def note_hosts(session: Session, host_ids) -> None:  # type: ignore[no-untyped-def]
+    _bucket(session)["hosts"].update(host_ids)
+
+
+def note_everything(session: Session) -> None:
+    _bucket(session)["all"] = True
+
+
+def host_scoped_dml(session: Session, on: bool = True) -> None:
+    """The next Core DML statements touch only hosts already passed to ``note_hosts``."""
+    session.info["ksserver_host_dml"] = on
+
+
+def install(factory: sessionmaker) -> None:
+    @event.listens_for(factory, "after_flush")
+    def _after_flush(session: Session, _ctx) -> None:  # type: ignore[no-untyped-def]
+        bucket = _bucket(session)
+        for obj in list(session.new) + list(session.dirty) + list(session.deleted):
+            if isinstance(obj, models.Host):
+                bucket["hosts"].add(obj.id)
+            elif isinstance(obj, _HOST_SCOPED):
+                bucket["hosts"].add(obj.host_id)
+            elif isinstance(obj, models.VmNode):
+                bucket["hosts"].update((obj.host_id, obj.phys_host_id))
+            elif isinstance(obj, models.VmDisk):
+                bucket["all"] = True  # rare; the VM id is not on the row
+            elif not isinstance(obj, models.Change):
+                bucket["all"] = True
+
+    @event.listens_for(factory, "do_orm_execute")
+    def _on_execute(state) -> None:  # type: ignore[no-untyped-def]
+        if (state.is_insert or state.is_update or state.is_delete) and \
+                not state.session.info.get("ksserver_host_dml"):
+            table = getattr(state.statement, "table", None)
+            if table is None or table.name != "changes":
+                _bucket(state.session)["all"] = True
+
+
+def record(session: Session) -> None:
+    """Append this transaction's change rows (called just before commit)."""
+    bucket = session.info.pop(_KEY, None)
+    session.info.pop("ksserver_host_dml", None)
+    if bucket is None:
+        return
+    if bucket["all"]:
+        rows = [{"host_id": None}]
+    else:
+        rows = [{"host_id": h} for h in sorted(bucket["hosts"]) if h is not None]
+    if not rows:
+        return
+    session.info["ksserver_host_dml"] = True  # our own inserts are not a change of everything
+    session.execute(insert(models.Change), rows)
+    top = session.scalar(select(func.max(models.Change.seq))) or 0
+    if top % 1000 == 0 or len(rows) > 1000:
+        session.execute(delete(models.Change).where(models.Change.seq < top - _KEEP))
+    session.info.pop("ksserver_host_dml", None)
+    session.info.pop(_KEY, None)
+
+
+def latest(session: Session) -> int:
+    return session.scalar(select(func.max(models.Change.seq))) or 0

@@ -1,0 +1,207 @@
+"""An in-memory, read-only view of what kickstart serving needs, kept current by the change log.
+
+The server answers a boot storm from memory: one cheap ``max(seq)`` query per request tells whether
+anything changed; host-scoped changes reload just those hosts, shared changes reload everything.
+Attribute resolution gives exactly what ``inventory.context.host_attrs`` gives from the database.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+import time
+from dataclasses import dataclass, field
+
+from sqlalchemy import select, text
+
+from ksserver import __version__
+from ksserver.db import models as m
+from ksserver.db.session import Database
+
+
+@dataclass(frozen=True)
+class IfaceView:
+    device: str
+    ip: str | None
+    mac: str | None
+    subnet: str | None
+    netmask: str | None
+
+
+@dataclass
+class HostView:
+    id: int
+    name: str
+    membership: str
+    appliance: str
+    root: str
+    graph: str
+    distribution: str
+    rack: int
+    rank: int
+    cpus: int
+    arch: str
+    os: str
+    appliance_id: int
+    interfaces: list[IfaceView] = field(default_factory=list)
+    own: dict[str, str] = field(default_factory=dict)
+    merged: dict[str, str] | None = None
+
+    def private_interface(self) -> IfaceView | None:
+        with_ip = [i for i in self.interfaces if i.ip]
+        for iface in with_ip:
+            if iface.subnet == "private":
+                return iface
+        return with_ip[0] if with_ip else (self.interfaces[0] if self.interfaces else None)
+
+    def intrinsic(self) -> dict[str, str]:
+        values = {"hostname": self.name, "membership": self.membership, "appliance": self.appliance,
+                  "rack": str(self.rack), "rank": str(self.rank), "cpus": str(self.cpus), "arch": self.arch,
+                  "os": self.os, "distribution": self.distribution, "graph": self.graph, "root": self.root,
+                  "version": __version__}
+        iface = self.private_interface()
+        if iface is not None:
+            values.update(hostaddr=iface.ip or "", ksmac=iface.mac or "", ksdevice=iface.device,
+                          netmask=iface.netmask or "")
+        return values
+
+
+@dataclass(frozen=True)
+class TokenView:
+    host_id: int
+    expires_at: float
+    revoked: bool
+
+
+class InventorySnapshot:
+    def __init__(self, db: Database):
+        self.db = db
+        self._lock = threading.Lock()
+        self._seq = -1
+        self.hosts: dict[int, HostView] = {}
+        self.by_name: dict[str, int] = {}
+        self.by_ip: dict[str, int] = {}
+        self.by_mac: dict[str, int] = {}
+        self.tokens: dict[str, TokenView] = {}
+        self.networks: list[ipaddress.IPv4Network] = []
+        self._shared: tuple[dict, dict, dict] = ({}, {}, {})
+        self._memberships: dict[int, tuple] = {}
+        self.loaded_at = 0.0
+
+    # -- keeping current ------------------------------------------------------------------------
+
+    def sync(self) -> None:
+        with self.db.engine.connect() as conn:
+            top = conn.execute(text("SELECT max(seq) FROM changes")).scalar() or 0
+        if top == self._seq:
+            return
+        with self._lock:
+            if top == self._seq:
+                return
+            with self.db.engine.connect() as conn:
+                changed = conn.execute(text("SELECT seq, host_id FROM changes WHERE seq > :s ORDER BY seq"),
+                                       {"s": self._seq}).all()
+                oldest = conn.execute(text("SELECT min(seq) FROM changes")).scalar() or 0
+            everything = self._seq < 0 or oldest > self._seq + 1 or any(h is None for _, h in changed)
+            if everything:
+                self._load_all()
+            else:
+                self._load_hosts({h for _, h in changed})
+            self._seq = max([top] + [s for s, _ in changed])
+
+    def _load_all(self) -> None:
+        with self.db.session() as s:
+            glob = {a: v for a, v in s.execute(select(m.GlobalAttribute.attr, m.GlobalAttribute.value))}
+            os_attrs: dict[str, dict[str, str]] = {}
+            for os_name, attr, value in s.execute(select(m.OsAttribute.os, m.OsAttribute.attr, m.OsAttribute.value)):
+                os_attrs.setdefault(os_name, {})[attr] = value
+            app_attrs: dict[int, dict[str, str]] = {}
+            for app_id, attr, value in s.execute(select(m.ApplianceAttribute.appliance_id, m.ApplianceAttribute.attr,
+                                                        m.ApplianceAttribute.value)):
+                app_attrs.setdefault(app_id, {})[attr] = value
+            memberships = {
+                mid: (mname, app_id, aname, anode, agraph, dname)
+                for mid, mname, app_id, aname, anode, agraph, dname in s.execute(
+                    select(m.Membership.id, m.Membership.name, m.Appliance.id, m.Appliance.name, m.Appliance.node,
+                           m.Appliance.graph, m.Distribution.name)
+                    .join(m.Appliance, m.Membership.appliance_id == m.Appliance.id)
+                    .join(m.Distribution, m.Membership.distribution_id == m.Distribution.id))}
+            networks = [ipaddress.IPv4Network(f"{a}/{n}", strict=False)
+                        for a, n in s.execute(select(m.Subnet.address, m.Subnet.netmask))]
+            self._memberships = memberships
+            hosts = self._query_hosts(s, None)
+        self._shared = (glob, os_attrs, app_attrs)
+        self.networks = networks
+        self.hosts = {h.id: h for h in hosts}
+        self._reindex()
+        self.loaded_at = time.time()
+
+    def _load_hosts(self, ids: set[int]) -> None:
+        with self.db.session() as s:
+            fresh = {h.id: h for h in self._query_hosts(s, ids)}
+        hosts = dict(self.hosts)
+        for hid in ids:
+            if hid in fresh:
+                hosts[hid] = fresh[hid]
+            else:
+                hosts.pop(hid, None)
+        self.hosts = hosts
+        self._reindex()
+
+    def _query_hosts(self, s, ids: set[int] | None) -> list[HostView]:  # type: ignore[no-untyped-def]
+        def where(col, q):  # type: ignore[no-untyped-def]
+            return q if ids is None else q.where(col.in_(ids))
+
+        views: dict[int, HostView] = {}
+        q = select(m.Host.id, m.Host.name, m.Host.membership_id, m.Host.rack, m.Host.rank, m.Host.cpus, m.Host.arch,
+                   m.Host.os)
+        for hid, name, mid, rack, rank, cpus, arch, os_name in s.execute(where(m.Host.id, q)):
+            mname, app_id, aname, anode, agraph, dname = self._memberships[mid]
+            views[hid] = HostView(hid, name, mname, aname, anode, agraph, dname, rack, rank, cpus, arch, os_name,
+                                  app_id)
+        q = (select(m.Interface.host_id, m.Interface.device, m.Interface.ip, m.Interface.mac, m.Subnet.name,
+                    m.Subnet.netmask).outerjoin(m.Subnet, m.Interface.subnet_id == m.Subnet.id)
+             .order_by(m.Interface.device))
+        for hid, dev, ip, mac, sname, mask in s.execute(where(m.Interface.host_id, q)):
+            if hid in views:
+                views[hid].interfaces.append(IfaceView(dev, ip, mac, sname, mask))
+        q = select(m.HostAttribute.host_id, m.HostAttribute.attr, m.HostAttribute.value)
+        for hid, attr, value in s.execute(where(m.HostAttribute.host_id, q)):
+            if hid in views:
+                views[hid].own[attr] = value
+        q = select(m.InstallToken.token_hash, m.InstallToken.host_id, m.InstallToken.expires_at, m.InstallToken.revoked)
+        tokens = {h: TokenView(hid, exp, rev) for h, hid, exp, rev in s.execute(where(m.InstallToken.host_id, q))}
+        if ids is None:
+            self.tokens = tokens
+        else:
+            kept = {h: t for h, t in self.tokens.items() if t.host_id not in ids}
+            self.tokens = kept | tokens
+        return list(views.values())
+
+    def _reindex(self) -> None:
+        by_name, by_ip, by_mac = {}, {}, {}
+        for host in self.hosts.values():
+            by_name[host.name] = host.id
+            for iface in host.interfaces:
+                if iface.ip:
+                    by_ip.setdefault(iface.ip, host.id)
+                if iface.mac:
+                    by_mac[iface.mac] = host.id
+        self.by_name, self.by_ip, self.by_mac = by_name, by_ip, by_mac
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def attrs(self, host: HostView) -> dict[str, str]:
+        """global < os < appliance < host < intrinsic, as inventory.context.host_attrs."""
+        if host.merged is None:
+            glob, os_attrs, app_attrs = self._shared
+            merged = dict(glob)
+            merged.update(os_attrs.get(host.os, {}))
+            merged.update(app_attrs.get(host.appliance_id, {}))
+            merged.update(host.own)
+            merged.update(host.intrinsic())
+            host.merged = merged
+        return host.merged
+
+    def host(self, host_id: int | None) -> HostView | None:
+        return None if host_id is None else self.hosts.get(host_id)

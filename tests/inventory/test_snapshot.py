@@ -1,0 +1,46 @@
+"""The server's in-memory inventory agrees with the database after every kind of change."""
+
+from __future__ import annotations
+
+from ksserver.db.session import Database
+from ksserver.inventory import context, hosts
+from ksserver.inventory.snapshot import InventorySnapshot
+
+
+def _assert_agrees(snap: InventorySnapshot, db: Database) -> None:
+    snap.sync()
+    with db.session() as session:
+        rows = hosts.list_hosts(session)
+        assert sorted(h.name for h in rows) == sorted(v.name for v in snap.hosts.values())
+        for row in rows:
+            view = snap.hosts[row.id]
+            assert snap.attrs(view) == context.host_attrs(session, row), row.name
+            for iface in row.interfaces:
+                if iface.ip:
+                    assert snap.by_ip[iface.ip] == row.id
+                if iface.mac:
+                    assert snap.by_mac[iface.mac] == row.id
+
+
+def test_snapshot_follows_changes(cluster, settings):
+    db = Database.from_url(settings.effective_database_url)
+    snap = InventorySnapshot(db)
+    try:
+        _assert_agrees(snap, db)
+        loaded = snap.loaded_at
+        cluster("set", "host", "attr", "compute-0-0", "rack_power", "a")
+        cluster("set", "host", "interface", "ip", "compute-0-1", "eth0", "10.1.0.77")
+        cluster("set", "host", "cpus", "compute-0-1", "64")
+        _assert_agrees(snap, db)
+        assert snap.loaded_at == loaded  # host-scoped changes did not reload everything
+        assert "10.1.255.253" not in snap.by_ip and snap.by_ip["10.1.0.77"]
+        cluster("set", "appliance", "attr", "compute", "Kickstart_Timezone", "Asia/Tokyo")
+        cluster("set", "os", "attr", "linux", "x11", "true")
+        _assert_agrees(snap, db)
+        assert snap.loaded_at > loaded
+        cluster("remove", "host", "compute-0-1")
+        cluster("add", "host", "compute-3-3", "mac=52:54:00:03:03:03")
+        _assert_agrees(snap, db)
+        assert "compute-0-1" not in snap.by_name
+    finally:
+        db.dispose()

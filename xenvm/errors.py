@@ -10,7 +10,8 @@
     └── MoveError                move failed; ``restorable_on`` / ``saved_path`` say where the VM is
 
 ``libvirt.libvirtError`` is translated into this tree in exactly one place,
-``xenvm.hypervisor._translate``; nothing outside ``hypervisor.py`` sees libvirt exceptions.
+``LibvirtHypervisor.error`` (used by ``translating``); only ``hypervisor.py`` and
+``storage.py`` ever catch libvirt exceptions.
 """
 
 from __future__ import annotations

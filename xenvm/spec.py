@@ -31,7 +31,9 @@ _DEVICE_RE = re.compile(r"^[a-z]+[a-z0-9]*$")
 
 def _check_name(value: str, what: str, vm: str) -> None:
     if not isinstance(value, str) or not _NAME_RE.match(value) or ".." in value or len(value) > 200:
-        raise InvalidSpec(f"VM {vm}: unsafe {what} {value!r} (letters, digits, '._+-'; no '/' or '..')", vm=vm)
+        raise InvalidSpec(
+            f"VM {vm}: unsafe {what} {value!r} (letters, digits, '._+-'; no '/' or '..')", vm=vm
+        )
 
 
 def normalize_mac(mac: str, vm: str = "?") -> str:
@@ -73,8 +75,9 @@ class DiskSpec:
             _check_name(self.name, "disk file name", vm)
             if not os.path.isabs(self.prefix) or ".." in self.prefix.split("/"):
                 raise InvalidSpec(f"VM {vm}: disk {self.name!r}: prefix must be an absolute directory", vm=vm)
-            if self.size_gb <= 0:
-                raise InvalidSpec(f"VM {vm}: disk {self.name!r}: size_gb must be > 0", vm=vm)
+            # 0 is allowed (Rocks' column default): the image must then already exist.
+            if not isinstance(self.size_gb, (int, float)) or self.size_gb < 0:
+                raise InvalidSpec(f"VM {vm}: disk {self.name!r}: size_gb must be >= 0", vm=vm)
         elif not self.name or ".." in self.name.split("/"):
             raise InvalidSpec(f"VM {vm}: bad phy disk {self.name!r}", vm=vm)
         if not _DEVICE_RE.match(self.device):
@@ -102,8 +105,9 @@ class DiskSpec:
             bus = mode if mode in DISK_BUSES else "virtio"
         if vbd_type == "phy":
             name, prefix = os.path.join(prefix, name) if prefix else name, ""
-        return cls(name=name, prefix=prefix, device=device, bus=bus, size_gb=size_gb, format=fmt,
-                   vbd_type=vbd_type)
+        return cls(
+            name=name, prefix=prefix, device=device, bus=bus, size_gb=size_gb, format=fmt, vbd_type=vbd_type
+        )
 
 
 @dataclass(frozen=True)
@@ -120,7 +124,9 @@ class NicSpec:
         if self.kind not in NIC_KINDS:
             raise InvalidSpec(f"VM {vm}: NIC {self.mac}: kind must be one of {NIC_KINDS}", vm=vm)
         if self.kind in ("bridge", "network") and not self.bridge:
-            raise InvalidSpec(f"VM {vm}: NIC {self.mac}: kind {self.kind!r} needs a bridge/network name", vm=vm)
+            raise InvalidSpec(
+                f"VM {vm}: NIC {self.mac}: kind {self.kind!r} needs a bridge/network name", vm=vm
+            )
         if self.model is not None and not re.match(r"^[A-Za-z0-9_-]+$", self.model):
             raise InvalidSpec(f"VM {vm}: NIC {self.mac}: bad model {self.model!r}", vm=vm)
 
@@ -160,9 +166,13 @@ class VMSpec:
         if not isinstance(self.vcpus, int) or self.vcpus <= 0:
             raise InvalidSpec(f"VM {vm}: vcpus must be a positive integer, got {self.vcpus!r}", vm=vm)
         if self.virt_type not in VIRT_TYPES:
-            raise InvalidSpec(f"VM {vm}: virt_type must be one of {VIRT_TYPES}, got {self.virt_type!r}", vm=vm)
+            raise InvalidSpec(
+                f"VM {vm}: virt_type must be one of {VIRT_TYPES}, got {self.virt_type!r}", vm=vm
+            )
         if self.domain_type not in DOMAIN_TYPES:
-            raise InvalidSpec(f"VM {vm}: domain_type must be one of {DOMAIN_TYPES}, got {self.domain_type!r}", vm=vm)
+            raise InvalidSpec(
+                f"VM {vm}: domain_type must be one of {DOMAIN_TYPES}, got {self.domain_type!r}", vm=vm
+            )
         if self.virt_type == "para" and self.domain_type in ("kvm", "qemu"):
             raise InvalidSpec(f"VM {vm}: KVM/QEMU VMs must be 'hvm' (para is Xen only)", vm=vm)
         # Tuples keep the dataclass hashable/frozen even when the caller passed lists.

@@ -1,0 +1,105 @@
+"""KickstartCompiler: cached templates, rendered per host.
+
+Compile once, render per host: the traversal and the lowered node files depend only on the
+values of the attributes that conditions read (``GraphLibrary.cond_names``), so templates
+are cached under (library fingerprint, graph, root, those values, evals, ks_version) in a
+bounded LRU.  A template is validated by pykickstart when it is built; renders reuse it
+(see render.py for when a render is validated again).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+
+from .assemble import build_template, traversal
+from .attrs import lookup
+from .evals import run_eval
+from .library import GraphLibrary, NodeFile
+from .profile import graph_dot, profile_xml
+from .render import Template
+from .traverse import merge, reach
+
+DEFAULT_KS_VERSION = "RHEL9"
+DEFAULT_GRAPH = "default"
+
+
+class KickstartCompiler:
+    """Turns (root node, host attributes) into validated kickstart text.
+
+    ``evals``: run ``<eval>`` scripts (else each becomes a comment saying it was skipped);
+    ``eval_timeout``: seconds per eval; ``ks_version``: pykickstart version used when the
+    host has no ``ks_version`` attribute; ``cache_size``: templates kept (LRU).
+    Thread-safe; bound to one library (build a new compiler when the library is reloaded).
+    """
+
+    def __init__(self, library: GraphLibrary, evals: bool = True, eval_timeout: float = 10.0,
+                 ks_version: str = DEFAULT_KS_VERSION, cache_size: int = 256):
+        self.library = library
+        self.evals = evals
+        self.eval_timeout = eval_timeout
+        self.ks_version = ks_version
+        self.cache_size = cache_size
+        self._cache: OrderedDict[tuple, Template] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _run_eval(self, shell: str, script: str, env: Mapping[str, str], path: str, line: int) -> str:
+        return run_eval(shell, script, env, self.eval_timeout, path, line)
+
+    def _graph(self, attrs: Mapping[str, str]) -> str:
+        return attrs.get("graph") or DEFAULT_GRAPH
+
+    def _version(self, attrs: Mapping[str, str]) -> str:
+        return attrs.get("ks_version") or self.ks_version
+
+    def cache_key(self, root: str, attrs: Mapping[str, str]) -> tuple:
+        lib = self.library
+        return (lib.fingerprint, self._graph(attrs), root,
+                tuple([lookup(attrs, n) for n in lib.cond_names]), self.evals,
+                self._version(attrs))
+
+    def cache_info(self) -> dict[str, int]:
+        return {"templates": len(self._cache), "max": self.cache_size}
+
+    # -- public API ---------------------------------------------------------------------------
+    def kickstart(self, root: str, attrs: Mapping[str, str],
+                  env: Mapping[str, str] | None = None) -> str:
+        """The host's kickstart, validated by pykickstart; GraphError/KickstartInvalid if not."""
+        key = self.cache_key(root, attrs)
+        runner = self._run_eval if self.evals else None
+        with self._lock:
+            tpl = self._cache.get(key)
+            if tpl is not None:
+                self._cache.move_to_end(key)
+        if tpl is not None:
+            return tpl.render(attrs, env, runner)
+        tpl = build_template(self.library, key[1], root, attrs, self.evals, key[5])
+        text = tpl.first_render(attrs, env, runner)  # raises before anything is cached
+        with self._lock:
+            self._cache[key] = tpl
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return text
+
+    def traversal(self, root: str, attrs: Mapping[str, str]) -> list[NodeFile]:
+        """Node files in kickstart order (``NodeFile.describe()`` gives the comment line)."""
+        return traversal(self.library, self._graph(attrs), root, attrs)
+
+    def profile_xml(self, root: str, attrs: Mapping[str, str],
+                    env: Mapping[str, str] | None = None) -> str:
+        """The traversal-annotated monolithic XML (Rocks' ``rocks list host xml``)."""
+        files = self.traversal(root, attrs)
+        return profile_xml(files, attrs, root, self._graph(attrs), self._version(attrs), env,
+                           self._run_eval if self.evals else None)
+
+    def graph_dot(self, root: str, attrs: Mapping[str, str]) -> str:
+        """Graphviz dot of the nodes reached from ``root`` and the edges followed."""
+        graph = self._graph(attrs)
+        self.traversal(root, attrs)  # same errors as kickstart() for a bad root
+        definition = self.library.graph(graph).definition
+        reached, edges = reach(root, definition.edges, attrs)
+        order = merge(self.library.graph(graph).order, reached)
+        files = {name: self.library.node_files(name) for name in order}
+        return graph_dot(graph, root, order, edges, files)

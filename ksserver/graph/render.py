@@ -1,0 +1,198 @@
+"""Kickstart templates: literal chunks and attribute slots, rendered per host.
+
+A :class:`Template` is what compiling a (library, graph, root, condition values, evals,
+ks_version) combination produces.  Rendering a host joins the chunks with that host's values,
+so a warm render is a few dictionary lookups and one ``str.join``.
+
+Safety of substitution.  pykickstart validated the template once (rendered with the first
+host's values).  Another host's values cannot change the kickstart's structure because:
+
+* a value with a control character or a line break (``\\n``, ``\\r``, ``\\v``, ``\\f``,
+  ``\\x1c-\\x1e``, ``\\x85``, U+2028/U+2029 -- everything ``str.splitlines`` splits on) is
+  refused with a GraphError naming the attribute and where it is used;
+* a value used in a kickstart command line (a ``<main>`` directive, a ``%pre``/``%post``
+  header, a package name) that is empty or has white space, quotes, a backslash or ``#``
+  could change how the line splits into words: that render is validated on its own;
+* a value at the start of a script line that begins with ``%`` (``%end``) or with a
+  here-document delimiter: that render is validated (and its here-documents checked) too.
+
+Templates with ``<eval>`` output are validated on every render.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ..errors import GraphError, KickstartInvalid
+from .attrs import lookup
+from .validate import KickstartProblem, check
+
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
+_WORD = re.compile(r"""[^\s"'\\#]+\Z""")
+DELIM_PREFIX = "KSEOF_"
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    name: str
+    required: bool  # &name; must be defined; <var name=/> falls back to ""
+    path: str
+    line: int
+
+
+class RenderContext:
+    """What a dynamic chunk needs at render time."""
+
+    __slots__ = ("values", "attrs", "env", "run_eval")
+
+    def __init__(self, values: list[str], attrs: Mapping[str, str],
+                 env: Mapping[str, str] | None, run_eval: Callable[..., str] | None):
+        self.values = values
+        self.attrs = attrs
+        self.env = env
+        self.run_eval = run_eval
+
+
+class Dynamic(Protocol):
+    def render(self, ctx: RenderContext) -> str: ...
+
+
+@dataclass(slots=True)
+class Segment:
+    """A run of parts that one node-file element produced (for error messages)."""
+
+    parts: list  # list[str | int | Dynamic]
+    path: str | None
+    line: int | None
+    label: str
+
+
+def slot_value(slot: Slot, attrs: Mapping[str, str]) -> str:
+    """The host's value for ``slot``: undefined &name; and control characters are errors."""
+    value = attrs.get(slot.name)
+    if value is None:
+        value = lookup(attrs, slot.name)
+        if value is None:
+            if slot.required:
+                raise GraphError(f"undefined entity &{slot.name}; (the host has no attribute "
+                                 f"{slot.name!r})", path=slot.path, line=slot.line)
+            return ""
+    bad = _CONTROL.search(value)
+    if bad is not None:
+        raise GraphError(f"attribute {slot.name!r} contains the control character "
+                         f"U+{ord(bad.group()):04X}; refusing to substitute it into the "
+                         f"kickstart", path=slot.path, line=slot.line)
+    return value
+
+
+def render_parts(parts: list, ctx: RenderContext) -> str:
+    values = ctx.values
+    return "".join([p if p.__class__ is str else (values[p] if p.__class__ is int else p.render(ctx))
+                     for p in parts])
+
+
+@dataclass
+class Template:
+    segments: list[Segment]
+    slots: list[Slot]
+    token_slots: tuple[int, ...]
+    linestart_slots: tuple[int, ...]
+    delimiters: tuple[str, ...]
+    dynamic: bool
+    ks_version: str
+    flat: list = field(init=False)
+    _static: str | None = field(init=False, default=None)
+    # True once a render whose values all passed the cheap checks was validated; until then
+    # even "safe" renders are validated (the first host may have had unusual values).
+    validated_safe: bool = field(init=False, default=False)
+
+    def __post_init__(self) -> None:
+        self.flat = [p for seg in self.segments for p in seg.parts]
+        if not self.slots and not self.dynamic:
+            self._static = "".join(self.flat)
+
+    # -- values -------------------------------------------------------------------------------
+    def values(self, attrs: Mapping[str, str]) -> list[str]:
+        return [slot_value(slot, attrs) for slot in self.slots]
+
+    def needs_check(self, values: list[str]) -> bool:
+        if self.dynamic:
+            return True
+        for i in self.token_slots:
+            if not _WORD.match(values[i]):
+                return True
+        for i in self.linestart_slots:
+            v = values[i].lstrip()
+            if v.startswith("%") or v.startswith(DELIM_PREFIX):
+                return True
+        return False
+
+    # -- rendering ------------------------------------------------------------------------------
+    def render(self, attrs: Mapping[str, str], env: Mapping[str, str] | None = None,
+               run_eval: Callable[..., str] | None = None) -> str:
+        if self._static is not None:
+            return self._static
+        values = self.values(attrs)
+        ctx = RenderContext(values, attrs, env, run_eval)
+        if self.validated_safe and not self.needs_check(values):
+            return render_parts(self.flat, ctx)
+        return self._checked_render(values, ctx)
+
+    def first_render(self, attrs: Mapping[str, str], env: Mapping[str, str] | None = None,
+                     run_eval: Callable[..., str] | None = None) -> str:
+        """Render and validate unconditionally (the template's one-time validation)."""
+        values = self.values(attrs)
+        return self._checked_render(values, RenderContext(values, attrs, env, run_eval))
+
+    def _checked_render(self, values: list[str], ctx: RenderContext) -> str:
+        texts = [render_parts(seg.parts, ctx) for seg in self.segments]
+        text = "".join(texts)
+        self.check_delimiters(text, texts)
+        self.validate(text, texts)
+        if not self.needs_check(values):
+            self.validated_safe = True
+        return text
+
+    def check_delimiters(self, text: str, texts: list[str]) -> None:
+        lines = text.splitlines() if self.delimiters else []
+        for delim in self.delimiters:
+            if lines.count(delim) != 1:
+                seg = self._segment_with(texts, "\n" + delim + "\n")
+                raise GraphError(f"a substituted value or <eval> output contains the line "
+                                 f"{delim!r}, which ends a <file> here-document early",
+                                 path=seg.path if seg else None, line=seg.line if seg else None)
+
+    def _segment_with(self, texts: list[str], needle: str) -> Segment | None:
+        for seg, t in zip(self.segments, texts):
+            if needle in t:
+                return seg
+        return None
+
+    def validate(self, text: str, texts: list[str]) -> None:
+        try:
+            check(text, self.ks_version)
+        except KickstartProblem as p:
+            seg = self.segment_at(texts, p.lineno)
+            where = ""
+            if p.lineno:
+                line = text.splitlines()[p.lineno - 1] if p.lineno <= len(text.splitlines()) else ""
+                where = f" at kickstart line {p.lineno} ({line.strip()[:80]!r})"
+            origin = f"; produced by {seg.label}" if seg and seg.path else ""
+            raise KickstartInvalid(f"pykickstart {self.ks_version} rejected the kickstart{where}: "
+                                   f"{p.message}{origin}",
+                                   path=seg.path if seg else None,
+                                   line=seg.line if seg else None) from None
+
+    def segment_at(self, texts: list[str], lineno: int | None) -> Segment | None:
+        if not lineno:
+            return None
+        line = 1
+        for seg, t in zip(self.segments, texts):
+            n = t.count("\n")
+            if line <= lineno < line + n:
+                return seg
+            line += n
+        return None

@@ -9,6 +9,7 @@ import time
 
 from sqlalchemy.orm import Session
 
+from ksserver import __version__
 from ksserver.config import Settings
 from ksserver.db.models import Host
 from ksserver.errors import GraphError, InvalidArgument
@@ -57,7 +58,8 @@ class KickstartService:
             return
         self._library = library
         self._compiler = KickstartCompiler(library, evals=self.settings.evals,
-                                           eval_timeout=self.settings.eval_timeout)
+                                           eval_timeout=self.settings.eval_timeout,
+                                           ks_version=self.settings.ks_version)
         self.last_error = None
 
     def render(self, appliance: str, root: str, attrs: dict[str, str], host: str,
@@ -91,3 +93,24 @@ class KickstartService:
     def graph_dot(self, session: Session, host: Host) -> str:
         root, attrs = self._db_attrs(session, host)
         return self.compiler().graph_dot(root, attrs)
+
+    def node_attrs(self, session: Session, appliance: str | None = None,
+                   extra: dict[str, str] | None = None) -> dict[str, str]:
+        """Attributes for traversing from an arbitrary node (``rocks list node xml``,
+        ``rocks list appliance graph``): globals, then the appliance's, then ``extra``."""
+        from ksserver.inventory import appliances, attributes
+
+        attrs = attributes.global_attrs(session)
+        attrs.setdefault("ks_version", self.settings.ks_version)
+        attrs.update({"os": "linux", "arch": "x86_64", "distribution": "rocks-dist", "graph": "default",
+                      "hostname": attrs.get("Kickstart_PrivateHostname", "frontend"), "membership": "Frontend",
+                      "appliance": "frontend", "rack": "0", "rank": "0", "cpus": "1",
+                      "hostaddr": attrs.get("Kickstart_PrivateAddress", ""), "ksmac": "", "ksdevice": "eth0",
+                      "netmask": attrs.get("Kickstart_PrivateNetmask", ""), "version": __version__})
+        if appliance:
+            app = appliances.get_appliance(session, appliance)
+            attrs.update(attributes.appliance_attrs(session, app))
+            attrs.update({"appliance": app.name, "root": app.node, "graph": app.graph,
+                          "membership": app.memberships[0].name if app.memberships else app.name})
+        attrs.update(extra or {})
+        return attrs

@@ -1,0 +1,176 @@
+"""GET /install/sbin/kickstart.cgi: identification rules, spoofing attempts, recording, errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import pytest
+
+from ksserver.db.models import InstallToken
+from ksserver.db.session import Database
+from ksserver.inventory import hosts
+from ksserver.inventory.requester import hash_token
+from ksserver.web import create_app
+from tests.ksvalidate import assert_valid_kickstart
+
+KS = "/install/sbin/kickstart.cgi"
+C00_IP, C01_IP = "10.1.255.254", "10.1.255.253"
+C00_MAC, C01_MAC = "52:54:00:00:01:00", "52:54:00:00:01:01"
+
+
+@pytest.fixture
+def app(cluster, settings):
+    settings = dataclasses.replace(settings, reload_interval=0.0, trusted_proxies=("10.1.1.1",))
+    application = create_app(settings)
+    yield application
+    application.extensions["ksserver"].db.dispose()
+
+
+@pytest.fixture
+def get(app):
+    client = app.test_client()
+
+    def fetch(remote: str, path: str = KS, headers: dict | None = None, **params: str):  # type: ignore[no-untyped-def]
+        return client.get(path, query_string=params, headers=headers or {}, environ_base={"REMOTE_ADDR": remote})
+    return fetch
+
+
+def _mac(mac: str, n: int = 0, dev: str = "eth0") -> dict[str, str]:
+    return {f"X-RHN-Provisioning-MAC-{n}": f"{dev} {mac}"}
+
+
+def _hostname(response) -> str:  # type: ignore[no-untyped-def]
+    assert response.status_code == 200, response.get_data(as_text=True)
+    text = response.get_data(as_text=True)
+    assert_valid_kickstart(text)
+    for line in text.splitlines():
+        if line.startswith("network ") and "--hostname=" in line:
+            return line.split("--hostname=")[1].split()[0].split(".")[0]
+    raise AssertionError("no network --hostname line in:\n" + text)
+
+
+def test_known_ip_gets_its_own_kickstart(get):
+    response = get(C00_IP)
+    assert response.mimetype == "text/plain"
+    assert _hostname(response) == "compute-0-0"
+    assert _hostname(get(C01_IP, "/install/sbin/public/kickstart.cgi")) == "compute-0-1"
+    assert "rootpw --iscrypted $6$" in get(C00_IP).get_data(as_text=True)
+
+
+def test_unknown_host_is_refused_with_a_reason(get):
+    response = get("10.1.0.99")
+    assert response.status_code == 403
+    body = response.get_data(as_text=True)
+    assert body.startswith("unknown host: 10.1.0.99") and body.count("\n") == 1
+    assert "rootpw" not in body
+
+
+def test_mac_header_identifies_from_loopback_and_cluster_pool(get):
+    assert _hostname(get("127.0.0.1", headers=_mac(C00_MAC))) == "compute-0-0"
+    assert _hostname(get("10.1.0.50", headers=_mac(C01_MAC.upper().replace(":", "-")))) == "compute-0-1"
+    outside = get("192.0.2.5", headers=_mac(C00_MAC))
+    assert outside.status_code == 403 and "outside the cluster networks" in outside.get_data(as_text=True)
+
+
+def test_another_hosts_mac_header_is_refused(get):
+    response = get(C01_IP, headers=_mac(C00_MAC))
+    assert response.status_code == 403
+    assert response.get_data(as_text=True) == (
+        f"IP says compute-0-1 but MAC says compute-0-0: refusing {C01_IP}\n")
+    both = get("10.1.0.50", headers={**_mac(C00_MAC, 0), **_mac(C01_MAC, 1, "eth1")})
+    assert both.status_code == 403 and "belong to different hosts" in both.get_data(as_text=True)
+
+
+def test_another_hosts_ip_through_forged_forwarded_for(get):
+    # From a node (not a trusted proxy) the header is ignored: compute-0-1 stays compute-0-1.
+    assert _hostname(get(C01_IP, headers={"X-Forwarded-For": C00_IP})) == "compute-0-1"
+    # From an unknown address the forged header does not make it compute-0-0.
+    assert get("10.1.0.60", headers={"X-Forwarded-For": C00_IP}).status_code == 403
+    # The trusted proxy (10.1.1.1) is believed, and only its rightmost untrusted hop counts.
+    assert _hostname(get("10.1.1.1", headers={"X-Forwarded-For": C00_IP})) == "compute-0-0"
+    forged = get("10.1.1.1", headers={"X-Forwarded-For": f"{C00_IP}, 10.1.0.61"})
+    assert forged.status_code == 403 and "10.1.0.61" in forged.get_data(as_text=True)
+
+
+def test_preview_only_from_loopback(get):
+    assert _hostname(get("127.0.0.1", client="compute-0-1")) == "compute-0-1"
+    assert get(C00_IP, client="compute-0-1").status_code == 403
+    via_proxy = get("10.1.1.1", headers={"X-Forwarded-For": "127.0.0.1"}, client="compute-0-1")
+    assert via_proxy.status_code == 403
+    assert get("127.0.0.1", client="nosuch").status_code == 404
+
+
+def test_arch_and_np_are_validated_and_recorded(get, settings):
+    assert get(C00_IP, arch="x86_64", np="16").status_code == 200
+    db = Database.from_url(settings.effective_database_url)
+    with db.session() as session:
+        assert hosts.get_host(session, "compute-0-0").cpus == 16
+    db.dispose()
+    for params in ({"arch": "x86_64;reboot"}, {"arch": "a" * 40}, {"np": "lots"}, {"np": "0"}):
+        response = get(C00_IP, **params)
+        assert response.status_code == 400, params
+        assert response.get_data(as_text=True) in ("bad arch value\n", "bad np value\n")
+
+
+def test_malformed_mac_header(get):
+    response = get("127.0.0.1", headers={"X-RHN-Provisioning-MAC-0": "eth0"})
+    assert response.status_code == 400
+    response = get("127.0.0.1", headers={"X-RHN-Provisioning-MAC-0": "eth0 not-a-mac"})
+    assert response.status_code == 400 and "invalid MAC address" in response.get_data(as_text=True)
+
+
+def test_install_tokens(get, settings):
+    db = Database.from_url(settings.effective_database_url)
+    with db.session(write=True) as session:
+        c00 = hosts.get_host(session, "compute-0-0")
+        session.add(InstallToken(host_id=c00.id, token_hash=hash_token("good-token"), expires_at=time.time() + 600))
+        session.add(InstallToken(host_id=c00.id, token_hash=hash_token("old-token"), expires_at=time.time() - 1))
+        session.add(InstallToken(host_id=c00.id, token_hash=hash_token("revoked"), revoked=True))
+    db.dispose()
+    assert _hostname(get("10.1.0.77", token="good-token")) == "compute-0-0"
+    spoof = get(C01_IP, token="good-token")
+    assert spoof.status_code == 403 and "token says compute-0-0 but IP says compute-0-1" in spoof.get_data(as_text=True)
+    for token in ("nope", "old-token", "revoked"):
+        response = get(C00_IP, token=token)
+        assert response.status_code == 403, token
+        assert "install token is unknown, expired or revoked" in response.get_data(as_text=True)
+
+
+def test_not_kickstartable_host(cluster, get):
+    cluster("add", "host", "network-0-0", "ip=10.1.0.200")
+    response = get("10.1.0.200")
+    assert response.status_code == 400 and "not kickstartable" in response.get_data(as_text=True)
+
+
+def test_attribute_change_reaches_next_kickstart(cluster, get):
+    cluster("set", "appliance", "attr", "compute", "Kickstart_Timezone", "Asia/Tokyo")
+    assert "timezone Asia/Tokyo" in get(C00_IP).get_data(as_text=True)
+    cluster("set", "host", "attr", "compute-0-0", "Kickstart_Timezone", "Europe/Paris")
+    assert "timezone Europe/Paris" in get(C00_IP).get_data(as_text=True)
+    assert "timezone Asia/Tokyo" in get(C01_IP).get_data(as_text=True)
+
+
+def test_broken_site_profile_never_takes_down_serving(get, settings):
+    good = get(C00_IP).get_data(as_text=True)
+    nodes = settings.site_profile_dir / "nodes"
+    nodes.mkdir(parents=True)
+    (nodes / "extend-compute.xml").write_text("<kickstart>\n  <post>echo hi\n</kickstart>\n")
+    time.sleep(0.05)
+    response = get(C00_IP)
+    assert response.status_code == 200 and response.get_data(as_text=True) == good
+    (nodes / "extend-compute.xml").write_text("<kickstart>\n  <post>echo site-was-here</post>\n</kickstart>\n")
+    time.sleep(0.05)
+    assert "echo site-was-here" in get(C00_IP).get_data(as_text=True)
+
+
+def test_broken_site_profile_at_start_names_file_and_line(cluster, settings):
+    nodes = settings.site_profile_dir / "nodes"
+    nodes.mkdir(parents=True)
+    (nodes / "extend-compute.xml").write_text("<kickstart>\n  <post>echo hi\n</kickstart>\n")
+    application = create_app(dataclasses.replace(settings, reload_interval=0.0))
+    response = application.test_client().get(KS, environ_base={"REMOTE_ADDR": C00_IP})
+    assert response.status_code == 500
+    body = response.get_data(as_text=True)
+    assert "extend-compute.xml:3" in body and body.count("\n") == 1
+    application.extensions["ksserver"].db.dispose()

@@ -1,0 +1,63 @@
+"""Real HTTP on loopback: `ksserver serve` (gunicorn) answers curl with dracut's flags and headers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.ksvalidate import assert_valid_kickstart
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+def db_url(tmp_path):
+    return f"sqlite:///{tmp_path / 'cluster.db'}"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(cluster, settings):
+    port = _free_port()
+    env = dict(os.environ, KSSERVER_ROOT=str(settings.root), KSSERVER_DATABASE_URL=settings.database_url)
+    proc = subprocess.Popen([sys.executable, "-m", "ksserver.cli.serve", "serve", "--bind", f"127.0.0.1:{port}",
+                             "--workers", "2", "--threads", "4"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(timeout=20)
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl not installed")
+def test_curl_as_anaconda_fetches_a_kickstart(server):
+    url = f"{server}/install/sbin/kickstart.cgi?arch=x86_64&np=2"
+    argv = ["curl", "--globoff", "--location", "--retry", "3", "--retry-connrefused", "--fail", "-sS",
+            "-H", "X-Anaconda-Architecture: x86_64", "-H", "X-Anaconda-System-Release: Rocky Linux",
+            "-H", "X-RHN-Provisioning-MAC-0: eth0 52:54:00:00:01:00", url]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert_valid_kickstart(done.stdout)
+    assert "compute-0-0" in done.stdout
+    refused = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H",
+                              "X-RHN-Provisioning-MAC-0: eth0 52:54:00:99:99:99", url],
+                             capture_output=True, text=True, timeout=60)
+    assert refused.stdout == "403"

@@ -27,7 +27,10 @@ class Settings:
                                      "PostgreSQL: postgresql+psycopg://user@host:port/db.")
     bind: str = _setting("127.0.0.1:8080", "Address:port the kickstart server listens on (ksserver serve --bind).")
     workers: int = _setting(2, "Number of gunicorn worker processes (ksserver serve --workers).")
-    threads: int = _setting(8, "Threads per gunicorn worker; requests beyond workers*threads queue, they are not refused.")
+    worker_class: str = _setting("sync", "gunicorn worker class: sync (one request at a time per worker, fair FIFO "
+                                         "accept queue: best for installers, which use one connection per "
+                                         "fetch) or gthread (threads; for keep-alive clients).")
+    threads: int = _setting(8, "Threads per gunicorn worker with worker_class gthread.")
     ks_version: str = _setting("RHEL9", "Default pykickstart syntax version of generated kickstarts "
                                         "(host/appliance attribute ks_version overrides).")
     evals: bool = _setting(True, "Run <eval> elements of node files when generating kickstarts. "
@@ -122,4 +125,6 @@ def load_settings(config_file: str | Path | None = None,
     settings = replace(Settings(), **values)
     if settings.workers < 1 or settings.threads < 1:
         raise ConfigError("workers and threads must be at least 1")
+    if settings.worker_class not in ("sync", "gthread"):
+        raise ConfigError(f"worker_class must be sync or gthread, not {settings.worker_class!r}")
     return settings

@@ -16,10 +16,11 @@ def _gunicorn_app(settings, bind: str, workers: int, threads: int):  # type: ign
 
     class KsServer(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
-            options = {"bind": bind, "workers": workers, "threads": threads, "worker_class": "gthread",
+            options = {"bind": bind, "workers": workers, "threads": threads,
+                       "worker_class": settings.worker_class,
                        # Installers beyond workers*threads wait in the accept queue instead of
                        # being refused: dracut's curl retries only ~3 times.
-                       "worker_connections": 2000, "backlog": 4096, "keepalive": 5, "timeout": 120,
+                       "worker_connections": 2000, "backlog": 4096, "keepalive": 5, "timeout": 60,
                        "accesslog": None, "errorlog": "-", "loglevel": settings.log_level.lower()}
             for key, value in options.items():
                 self.cfg.set(key, value)
@@ -36,16 +37,20 @@ def main(argv: list[str] | None = None) -> None:
     serve = sub.add_parser("serve", help="run the production server for $KSSERVER_ROOT")
     serve.add_argument("--bind", help="address:port (default from settings, 127.0.0.1:8080)")
     serve.add_argument("--workers", type=int, help="worker processes (default from settings)")
-    serve.add_argument("--threads", type=int, help="threads per worker (default from settings)")
+    serve.add_argument("--threads", type=int, help="threads per worker, gthread only (default from settings)")
+    serve.add_argument("--worker-class", choices=("sync", "gthread"), help="gunicorn worker class")
     serve.add_argument("--config", help="TOML config file")
     args = parser.parse_args(argv)
     try:
-        settings = load_settings(args.config, bind=args.bind, workers=args.workers, threads=args.threads)
+        settings = load_settings(args.config, bind=args.bind, workers=args.workers, threads=args.threads,
+                                 worker_class=args.worker_class)
     except RocksError as exc:
         sys.exit(f"error: {exc}")
     host = settings.bind
-    print(f"ksserver serving {settings.root} on http://{host}/install/sbin/kickstart.cgi "
-          f"({settings.workers} workers x {settings.threads} threads)", flush=True)
+    shape = f"{settings.workers} {settings.worker_class} workers"
+    if settings.worker_class == "gthread":
+        shape += f" x {settings.threads} threads"
+    print(f"ksserver serving {settings.root} on http://{host}/install/sbin/kickstart.cgi ({shape})", flush=True)
     _gunicorn_app(settings, settings.bind, settings.workers, settings.threads).run()
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from ksserver.db import changes
 from ksserver.errors import ConfigError, RocksError
@@ -29,13 +30,17 @@ class DatabaseError(RocksError):
     status = 503
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, pooled: bool = True) -> Engine:
+    """``pooled=False`` gives connections that are opened and closed by their holder (NullPool)."""
     try:
         if url.startswith("sqlite"):
-            engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+            extra = {} if pooled else {"poolclass": NullPool}
+            engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **extra)
             _configure_sqlite(engine)
-        else:
+        elif pooled:
             engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        else:
+            engine = create_engine(url, poolclass=NullPool)
     except Exception as exc:  # bad URL, missing driver
         raise ConfigError(f"cannot use database URL {url!r}: {exc}") from None
     return engine

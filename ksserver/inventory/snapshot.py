@@ -7,16 +7,18 @@ Attribute resolution gives exactly what ``inventory.context.host_attrs`` gives f
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import threading
 import time
 from dataclasses import dataclass, field
 
 from sqlalchemy import select, text
+from sqlalchemy.engine import Engine
 
 from ksserver import __version__
 from ksserver.db import models as m
-from ksserver.db.session import Database
+from ksserver.db.session import Database, make_engine
 
 
 @dataclass(frozen=True)
@@ -74,8 +76,12 @@ class TokenView:
 
 
 class InventorySnapshot:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, check_interval: float = 0.0):
         self.db = db
+        self.check_interval = check_interval
+        self._checked = 0.0
+        self._local = threading.local()
+        self._probe: Engine | None = None  # unpooled: the per-thread probe connections stay out of the pool
         self._lock = threading.Lock()
         self._seq = -1
         self.hosts: dict[int, HostView] = {}
@@ -90,9 +96,33 @@ class InventorySnapshot:
 
     # -- keeping current ------------------------------------------------------------------------
 
-    def sync(self) -> None:
-        with self.db.engine.connect() as conn:
-            top = conn.execute(text("SELECT max(seq) FROM changes")).scalar() or 0
+    def _latest_seq(self) -> int:
+        """max(seq) through a raw DB-API connection kept per thread: this runs on every request,
+        and SQLAlchemy's connection checkout costs more than the query itself."""
+        raw = getattr(self._local, "raw", None)
+        if raw is None:
+            if self._probe is None:
+                self._probe = make_engine(self.db.engine.url.render_as_string(hide_password=False), pooled=False)
+            raw = self._local.raw = self._probe.raw_connection()
+        try:
+            cur = raw.cursor()
+            cur.execute("SELECT max(seq) FROM changes")
+            value = cur.fetchone()[0]
+            cur.close()
+            if not self.db.is_sqlite:
+                raw.rollback()  # never sit "idle in transaction" on PostgreSQL
+            return value or 0
+        except Exception:
+            self._local.raw = None
+            raw.invalidate()
+            raise
+
+    def sync(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._checked < self.check_interval:
+            return
+        self._checked = now
+        top = self._latest_seq()
         if top == self._seq:
             return
         with self._lock:
@@ -135,6 +165,10 @@ class InventorySnapshot:
         self.hosts = {h.id: h for h in hosts}
         self._reindex()
         self.loaded_at = time.time()
+        # Tens of thousands of long-lived objects: keep them out of the cyclic GC's full passes,
+        # which otherwise stall every thread of the worker for tens of milliseconds in a storm.
+        gc.collect()
+        gc.freeze()
 
     def _load_hosts(self, ids: set[int]) -> None:
         with self.db.session() as s:

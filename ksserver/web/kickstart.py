@@ -1,30 +1,48 @@
-"""GET /install/sbin/kickstart.cgi: the requesting host's kickstart, as text/plain."""
+"""GET /install/sbin/kickstart.cgi: the requesting host's kickstart, as text/plain.
+
+This is the boot-storm hot path, so it is a plain WSGI endpoint placed in front of Flask
+(``KickstartEndpoint``): it parses only what it needs from the environ, answers from the
+in-memory inventory snapshot and the compiled graph, and translates errors once, here.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, request
+import logging
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qs
 
+from ksserver.errors import RocksError
 from ksserver.inventory import hosts, requester
 
-bp = Blueprint("kickstart", __name__)
+log = logging.getLogger("ksserver.web")
+
+PATHS = frozenset({"/install/sbin/kickstart.cgi", "/install/sbin/public/kickstart.cgi"})
+_MAC_PREFIX = "HTTP_X_RHN_PROVISIONING_MAC_"
 
 
-def _describe_request(trusted: tuple[str, ...]) -> requester.Request:
-    remote = request.remote_addr or ""
-    client_ip = requester.client_address(remote, request.headers.get("X-Forwarded-For"), trusted)
-    macs, env = requester.parse_mac_headers(list(request.headers.items()))
-    return requester.Request(client_ip=client_ip, macs=macs, token=request.args.get("token"),
-                             preview=request.args.get("client"),
-                             from_loopback=requester.is_loopback(remote) and client_ip == remote,
+def describe_request(environ: dict[str, Any], query: dict[str, list[str]],
+                     trusted: tuple[str, ...]) -> requester.Request:
+    remote = environ.get("REMOTE_ADDR") or ""
+    client_ip = requester.client_address(remote, environ.get("HTTP_X_FORWARDED_FOR"), trusted)
+    headers = [(key[5:].replace("_", "-"), value) for key, value in environ.items() if key.startswith(_MAC_PREFIX)]
+    macs, env = requester.parse_mac_headers(headers)
+    return requester.Request(client_ip=client_ip, macs=macs, token=_first(query, "token"),
+                             preview=_first(query, "client"),
+                             from_loopback=client_ip == remote and requester.is_loopback(remote),
                              headers_env=env)
 
 
-@bp.get("/install/sbin/kickstart.cgi")
-@bp.get("/install/sbin/public/kickstart.cgi")
-def kickstart() -> Response:
-    services = current_app.extensions["ksserver"]
-    req = _describe_request(services.settings.trusted_proxies)
-    arch, cpus = requester.validate_install_report(request.args.get("arch"), request.args.get("np"))
+def _first(query: dict[str, list[str]], key: str) -> str | None:
+    values = query.get(key)
+    return values[0] if values else None
+
+
+def kickstart_text(services: Any, environ: dict[str, Any]) -> str:
+    query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    req = describe_request(environ, query, services.settings.trusted_proxies)
+    arch, cpus = requester.validate_install_report(_first(query, "arch"), _first(query, "np"))
     snap = services.snapshot
     snap.sync()
     host = requester.identify(snap, req)
@@ -32,7 +50,29 @@ def kickstart() -> Response:
         # Record what the installer told us before generating, so arch-conditional nodes see it (as Rocks did).
         with services.db.session(write=True) as session:
             hosts.record_install_report(session, hosts.get_host(session, host.name), arch, cpus)
-        snap.sync()
+        snap.sync(force=True)
         host = snap.hosts[host.id]
-    text = services.kickstarts.render(host.appliance, host.root, snap.attrs(host), host.name, env=req.headers_env)
-    return Response(text, mimetype="text/plain")
+    return services.kickstarts.render(host.appliance, host.root, snap.attrs(host), host.name, env=req.headers_env)
+
+
+class KickstartEndpoint:
+    """WSGI middleware: serves the kickstart paths itself, passes everything else to Flask."""
+
+    def __init__(self, services: Any, fallback: Callable[..., Iterable[bytes]]):
+        self.services = services
+        self.fallback = fallback
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") not in PATHS or environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+            return self.fallback(environ, start_response)
+        try:
+            status, text = 200, kickstart_text(self.services, environ)
+        except RocksError as exc:
+            level = logging.WARNING if exc.status < 500 else logging.ERROR
+            log.log(level, "GET %s from %s: %s %s", environ.get("PATH_INFO"), environ.get("REMOTE_ADDR"),
+                    exc.status, exc)
+            status, text = exc.status, f"{exc}\n"
+        body = text.encode()
+        start_response(f"{status} {HTTPStatus(status).phrase}",
+                       [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))])
+        return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]

@@ -1,0 +1,88 @@
+"""python -m bench [--quick] [--n N]: build a cluster, run the scenarios, print a table, write JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+import traceback
+from pathlib import Path
+
+from bench import scenarios
+from bench.cluster import build
+from bench.stats import machine
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+TARGETS = {
+    "render_inprocess": "p50 <= 0.2 ms, p99 <= 1 ms",
+    "storm_256": ">= 3000 kickstarts/s, p99 <= 100 ms, 0 failed",
+    "storm_1000": "0 refused installers",
+    "efficiency": ">= 0.5 of a static body of the same size",
+    "bulk_add": "N = 10,000 in <= 10 s",
+    "mutation": "<= 20 ms, flat in N",
+    "cold_start": "<= 1 s to the first kickstart",
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="bench")
+    parser.add_argument("--quick", action="store_true", help="small N and short runs (under a minute)")
+    parser.add_argument("--n", type=int, help="hosts in the cluster (default 10000; 2000 with --quick)")
+    parser.add_argument("--only", help="comma-separated scenario names")
+    args = parser.parse_args()
+    n = args.n or (2000 if args.quick else 10000)
+    duration = 4.0 if args.quick else 15.0
+    samples = 2000 if args.quick else 10000
+    only = set(args.only.split(",")) if args.only else None
+    t0 = time.perf_counter()
+    cluster = build(n)
+    results: list[dict] = []
+
+    def record(name: str, fn, **extra) -> dict:  # type: ignore[no-untyped-def]
+        if only and name not in only:
+            return {}
+        try:
+            figures = fn()
+        except Exception as exc:  # a broken scenario is reported, the others still run
+            traceback.print_exc()
+            figures = {"error": f"{type(exc).__name__}: {exc}"}
+        row = {"scenario": name, "n": n, "target": TARGETS.get(name, ""), **extra, **figures}
+        results.append(row)
+        print(_line(row), flush=True)
+        return figures
+
+    try:
+        render = record("render_inprocess", lambda: scenarios.render_inprocess(cluster, samples))
+        storm = record("storm_256", lambda: scenarios.storm(cluster, 256, duration))
+        record("storm_1000", lambda: scenarios.storm(cluster, 1000, duration))
+        size = int(render.get("kickstart_bytes", 32768)) if render else 32768
+
+        def efficiency() -> dict:
+            base = scenarios.static_baseline(size, 256, duration)
+            ratio = storm.get("throughput_rps", 0) / base["throughput_rps"] if base["throughput_rps"] else 0
+            return {"ratio": round(ratio, 3), "static_rps": base["throughput_rps"],
+                    "throughput_rps": storm.get("throughput_rps"), "body_bytes": size}
+
+        record("efficiency", efficiency)
+        record("bulk_add", lambda: scenarios.bulk_add(n))
+        record("mutation", lambda: scenarios.mutation(cluster, 200))
+        record("cold_start", lambda: scenarios.cold_start(cluster))
+    finally:
+        shutil.rmtree(cluster.root, ignore_errors=True)
+    RESULTS.mkdir(exist_ok=True)
+    payload = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "quick": args.quick, "n": n,
+               "machine": machine(), "seconds": round(time.perf_counter() - t0, 1), "results": results}
+    (RESULTS / "latest.json").write_text(json.dumps(payload, indent=2) + "\n")
+    print(f"wrote {RESULTS / 'latest.json'} ({payload['seconds']} s)")
+
+
+def _line(row: dict) -> str:
+    keys = ("median_ms", "p50_ms", "p99_ms", "throughput_rps", "errors", "ratio", "seconds", "error")
+    figures = "  ".join(f"{k}={row[k]}" for k in keys if k in row)
+    return f"{row['scenario']:<18} N={row['n']:<6} {figures}   [target: {row['target']}]"
+
+
+if __name__ == "__main__":
+    main()

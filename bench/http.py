@@ -1,0 +1,137 @@
+"""Start a server on loopback and drive it with wrk (a separate process, in C: not the bottleneck)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+KS_PATH = "/install/sbin/kickstart.cgi"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _raise_nofile() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
+
+
+@contextlib.contextmanager
+def server(argv: list[str], env: dict[str, str], url: str, ready_headers: dict[str, str] | None = None,
+           timeout: float = 60) -> Iterator[tuple[subprocess.Popen, float]]:
+    """Run ``argv``; yield (process, seconds until ``url`` first answered 200)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            preexec_fn=_raise_nofile, start_new_session=True)
+    ready = None
+    try:
+        deadline = start + timeout
+        while time.perf_counter() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited: {proc.stderr.read().decode()[-2000:]}")
+            try:
+                req = urllib.request.Request(url, headers=ready_headers or {})
+                with urllib.request.urlopen(req, timeout=2) as resp:
+                    if resp.status == 200:
+                        resp.read()
+                        ready = time.perf_counter() - start
+                        break
+            except OSError:
+                time.sleep(0.01)
+        if ready is None:
+            raise RuntimeError(f"server at {url} not ready after {timeout} s")
+        yield proc, ready
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def ksserver_argv(bind: str, workers: int, threads: int) -> list[str]:
+    return [sys.executable, "-m", "ksserver.cli.serve", "serve", "--bind", bind, "--workers", str(workers),
+            "--threads", str(threads)]
+
+
+def mac_lua(macs: list[str]) -> str:
+    """A wrk script: each request carries the next host's anaconda MAC header."""
+    table = ",".join(f'"{m}"' for m in macs)
+    return f"""
+local macs = {{{table}}}
+local n = #macs
+local i = 0
+request = function()
+  i = i + 1
+  local mac = macs[(i % n) + 1]
+  return wrk.format("GET", "{KS_PATH}?arch=x86_64&np=1", {{
+    ["X-RHN-Provisioning-MAC-0"] = "eth0 " .. mac,
+    ["X-Anaconda-Architecture"] = "x86_64",
+    ["X-Anaconda-System-Release"] = "Rocky Linux",
+    ["Connection"] = "close"}})
+end
+"""
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
+def _ms(text: str) -> float:
+    m = re.match(r"([\d.]+)(us|ms|s|m)$", text)
+    return float(m[1]) * _UNITS[m[2]] if m else float("nan")
+
+
+def run_wrk(url: str, script: str | None, connections: int, duration: float, threads: int = 1,
+            timeout_s: int = 30) -> dict[str, float]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(script or "")
+        lua = handle.name
+    argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{int(duration)}s", f"--timeout={timeout_s}s", "--latency"]
+    if script:
+        argv += ["-s", lua]
+    try:
+        out = subprocess.run(argv + [url], capture_output=True, text=True, timeout=duration + timeout_s + 60,
+                             preexec_fn=_raise_nofile).stdout
+    finally:
+        Path(lua).unlink(missing_ok=True)
+    result: dict[str, float] = {"connections": connections, "duration_s": duration}
+    m = re.search(r"(\d+) requests in ([\d.]+)(s|m)", out)
+    if m:
+        result["requests"] = int(m[1])
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    result["throughput_rps"] = float(m[1]) if m else 0.0
+    for pct in ("50", "99"):
+        m = re.search(rf"^\s+{pct}%\s+(\S+)", out, re.M)
+        result[f"p{pct}_ms"] = _ms(m[1]) if m else float("nan")
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    result["non_2xx"] = int(m[1]) if m else 0
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    result["socket_errors"] = sum(int(x) for x in m.groups()) if m else 0
+    result["errors"] = result["non_2xx"] + result["socket_errors"]
+    result["raw"] = out  # type: ignore[assignment]
+    return result
+
+
+def close_lua() -> str:
+    """A wrk script that, like an installer, opens one connection per request."""
+    return f"""
+request = function()
+  return wrk.format("GET", "{KS_PATH}", {{["Connection"] = "close"}})
+end
+"""

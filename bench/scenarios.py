@@ -1,0 +1,128 @@
+"""The benchmark scenarios of issue 4.  Each returns a dict of figures (times in ms)."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import http
+from bench.cluster import BenchCluster, build, host_rows_csv, mac_for, rocks
+from bench.stats import summary
+from ksserver.config import load_settings
+
+
+def render_inprocess(cluster: BenchCluster, samples: int) -> dict:
+    from ksserver.db.session import Database
+    from ksserver.inventory.snapshot import InventorySnapshot
+    from ksserver.kickstarts import KickstartService
+
+    db = Database.from_url(cluster.settings.effective_database_url)
+    snap = InventorySnapshot(db)
+    snap.sync()
+    service = KickstartService(cluster.settings)
+    views = [h for h in snap.hosts.values() if h.appliance == "compute"]
+    for view in views[:5]:  # warm: the compute template is compiled and validated once
+        service.render(view.appliance, view.root, snap.attrs(view), view.name)
+    random.seed(1)
+    picks = [random.choice(views) for _ in range(samples)]
+    times = []
+    size = 0
+    for view in picks:
+        t0 = time.perf_counter()
+        text = service.render(view.appliance, view.root, snap.attrs(view), view.name)
+        times.append(time.perf_counter() - t0)
+        size = len(text)
+    db.dispose()
+    return {**summary(times), "throughput_rps": round(samples / sum(times)), "samples": samples,
+            "kickstart_bytes": size}
+
+
+def _env(cluster: BenchCluster) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(KSSERVER_ROOT=str(cluster.root), KSSERVER_EVALS="false", KSSERVER_LOG_LEVEL="WARNING")
+    env.pop("KSSERVER_DATABASE_URL", None)
+    return env
+
+
+def storm(cluster: BenchCluster, connections: int, duration: float, workers: int = 2, threads: int = 8) -> dict:
+    """Every host fetches its kickstart as anaconda does: its MAC header, one connection per fetch."""
+    port = http.free_port()
+    url = f"http://127.0.0.1:{port}{http.KS_PATH}"
+    argv = http.ksserver_argv(f"127.0.0.1:{port}", workers, threads)
+    headers = {"X-RHN-Provisioning-MAC-0": f"eth0 {mac_for(0)}"}
+    macs = [mac_for(i) for i in range(cluster.n)]
+    with http.server(argv, _env(cluster), url, headers):
+        # Every host once through the pipe before timing, as a warm-up of every worker.
+        http.run_wrk(f"http://127.0.0.1:{port}", http.mac_lua(macs), min(connections, 64), 2)
+        result = http.run_wrk(f"http://127.0.0.1:{port}", http.mac_lua(macs), connections, duration)
+    result.pop("raw", None)
+    return result
+
+
+def static_baseline(body_bytes: int, connections: int, duration: float, workers: int = 2, threads: int = 8) -> dict:
+    """The same gunicorn setup (sync workers) and the same request shape, returning a fixed body."""
+    port = http.free_port()
+    url = f"http://127.0.0.1:{port}{http.KS_PATH}"
+    env = dict(os.environ, BENCH_BODY_BYTES=str(body_bytes))
+    argv = [sys.executable, "-m", "bench.static_app", f"127.0.0.1:{port}", str(workers), str(threads)]
+    with http.server(argv, env, url):
+        result = http.run_wrk(f"http://127.0.0.1:{port}", http.close_lua(), connections, duration)
+    result.pop("raw", None)
+    return result
+
+
+def bulk_add(n: int) -> dict:
+    root = Path(tempfile.mkdtemp(prefix="ksserver-bench-bulk-"))
+    try:
+        settings = load_settings(environ={}, root=root)
+        rocks(settings, "init")
+        path = root / "hosts.csv"
+        path.write_text(host_rows_csv(n))
+        t0 = time.perf_counter()
+        rocks(settings, "add", "host", f"file={path}")
+        elapsed = time.perf_counter() - t0
+        return {"seconds": round(elapsed, 3), "hosts_per_s": round(n / elapsed)}
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def mutation(cluster: BenchCluster, samples: int) -> dict:
+    from ksserver.db.session import Database
+    from ksserver.inventory import attributes, boot, hosts
+    from ksserver.pxe import write_boot_files
+
+    db = Database.from_url(cluster.settings.effective_database_url)
+    attr_times, boot_times = [], []
+    random.seed(2)
+    for k in range(samples):
+        name = cluster.name(random.randrange(cluster.n))
+        t0 = time.perf_counter()
+        with db.session(write=True) as session:
+            attributes.set_host_attr(session, hosts.get_host(session, name), "bench", str(k))
+        attr_times.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        with db.session(write=True) as session:
+            entry = boot.set_boot(session, hosts.get_host(session, name), "install" if k % 2 else "os")
+        write_boot_files(cluster.settings.tftp_dir, entry)
+        boot_times.append(time.perf_counter() - t0)
+    db.dispose()
+    attr, bootf = summary(attr_times), summary(boot_times)
+    return {"set_attr_median_ms": attr["median_ms"], "set_attr_p99_ms": attr["p99_ms"],
+            "set_boot_median_ms": bootf["median_ms"], "set_boot_p99_ms": bootf["p99_ms"],
+            "median_ms": max(attr["median_ms"], bootf["median_ms"]), "p99_ms": max(attr["p99_ms"], bootf["p99_ms"])}
+
+
+def cold_start(cluster: BenchCluster, runs: int = 3) -> dict:
+    times = []
+    for _ in range(runs):
+        port = http.free_port()
+        url = f"http://127.0.0.1:{port}{http.KS_PATH}"
+        headers = {"X-RHN-Provisioning-MAC-0": f"eth0 {mac_for(cluster.n // 2)}"}
+        with http.server(http.ksserver_argv(f"127.0.0.1:{port}", 2, 8), _env(cluster), url, headers) as (_, ready):
+            times.append(ready)
+    return {**summary(times), "runs": runs}

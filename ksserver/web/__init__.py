@@ -30,9 +30,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     services = Services(settings, db or Database.from_url(settings.effective_database_url))
     app.extensions["ksserver"] = services
 
-    from ksserver.web import errors
+    from ksserver.web import errors, files
     from ksserver.web.kickstart import KickstartEndpoint
 
+    app.register_blueprint(files.bp)
     errors.register(app)
     app.wsgi_app = KickstartEndpoint(services, app.wsgi_app)  # type: ignore[method-assign]
     return app

@@ -1,0 +1,95 @@
+"""rocks-dist dist / rocks create distro: whole-graph validation and the distribution tree."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ksserver.dist import DistError, dist_lock
+from ksserver.web import create_app
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def db_url(tmp_path):
+    return f"sqlite:///{tmp_path / 'cluster.db'}"
+
+
+def _install_examples(settings) -> None:  # type: ignore[no-untyped-def]
+    site = settings.site_profile_dir
+    shutil.copytree(REPO / "site-profiles" / "nodes", site / "nodes")
+    shutil.copytree(REPO / "site-profiles" / "graphs", site / "graphs")
+
+
+def test_dist_validates_every_host_and_builds_the_tree(cluster, settings):
+    _install_examples(settings)
+    os_tree = settings.dist_dir / "os" / "x86_64"
+    (os_tree / "BaseOS").mkdir(parents=True)
+    (os_tree / ".treeinfo").write_text("[general]\nname = test\n")
+    result = cluster("create", "distro")
+    assert result.code == 0, result
+    assert result.out.startswith("validated 4 kickstarts (3 templates, appliances: compute, frontend, vm-container)")
+    tree = settings.dist_dir / "rocks-dist" / "x86_64"
+    assert (tree / "build" / "nodes" / "base.xml").is_file()
+    assert (tree / "build" / "nodes" / "extend-compute.xml").is_file()
+    assert (tree / "build" / "graphs" / "default" / "site.xml").is_file()
+    assert (tree / ".treeinfo").read_text().startswith("[general]")
+    app = create_app(settings)
+    client = app.test_client()
+
+    def fetch(path: str) -> tuple[int, bytes]:
+        with client.get(path) as response:
+            return response.status_code, response.get_data()
+
+    status, body = fetch("/install/rocks-dist/x86_64/.treeinfo")  # what anaconda reads first
+    assert status == 200 and body.startswith(b"[general]")
+    assert fetch("/install/rocks-dist/x86_64/build/nodes/base.xml")[0] == 200
+    assert fetch("/install/../cluster.db")[0] == 404
+    assert fetch("/install/.rocks-dist.lock")[0] == 404  # other dot-files stay hidden
+    assert fetch("/install/rocks-dist/.x86_64.old/build")[0] == 404
+    app.extensions["ksserver"].db.dispose()
+
+
+def test_dist_reports_every_failing_host_and_keeps_the_old_tree(cluster, settings):
+    assert cluster("create", "distro").code == 0
+    tree = settings.dist_dir / "rocks-dist" / "x86_64"
+    marker = tree / "build" / "MANIFEST"
+    before = marker.read_text()
+    cluster("set", "appliance", "attr", "compute", "Kickstart_Timezone", "Not a zone; really")
+    nodes = settings.site_profile_dir / "nodes"
+    nodes.mkdir(parents=True)
+    (nodes / "extend-compute.xml").write_text("<kickstart>\n<main><frobnicate/></main>\n</kickstart>\n")
+    broken = cluster("create", "distro")
+    assert broken.code == 1 and "extend-compute.xml:2" in broken.err, broken
+    (nodes / "extend-compute.xml").write_text("<kickstart>\n<main><timezone>&nosuch;</timezone></main>\n</kickstart>\n")
+    failed = cluster("create", "distro")
+    assert failed.code == 1
+    assert "2 of 4 kickstarts failed" in failed.err
+    assert "compute-0-0:" in failed.err and "compute-0-1:" in failed.err and "nosuch" in failed.err
+    assert marker.read_text() == before
+
+
+def test_dist_lock_refuses_a_second_run(settings):
+    with dist_lock(settings.dist_dir):
+        with pytest.raises(DistError, match="another rocks-dist is running"):
+            with dist_lock(settings.dist_dir):
+                pass
+    with dist_lock(settings.dist_dir):  # released, also when a holder dies (flock)
+        pass
+
+
+def test_rocks_dist_entry_point(cluster, settings, monkeypatch, capsys):
+    from ksserver.cli import rocks_dist
+
+    monkeypatch.setenv("KSSERVER_ROOT", str(settings.root))
+    monkeypatch.setenv("KSSERVER_DATABASE_URL", settings.database_url)
+    monkeypatch.setattr("sys.argv", ["rocks-dist", "dist"])
+    with pytest.raises(SystemExit) as done:
+        rocks_dist.main()
+    assert done.value.code == 0
+    assert "validated 4 kickstarts" in capsys.readouterr().out
+    assert dataclasses.is_dataclass(settings)

@@ -126,3 +126,19 @@ def cold_start(cluster: BenchCluster, runs: int = 3) -> dict:
         with http.server(http.ksserver_argv(f"127.0.0.1:{port}", 2, 8), _env(cluster), url, headers) as (_, ready):
             times.append(ready)
     return {**summary(times), "runs": runs}
+
+
+def rocks_dist(cluster: BenchCluster) -> dict:
+    """rocks-dist dist with the repository's example site profiles, every host validated."""
+    repo = Path(__file__).resolve().parent.parent
+    site = cluster.settings.site_profile_dir
+    shutil.rmtree(site, ignore_errors=True)
+    shutil.copytree(repo / "site-profiles" / "nodes", site / "nodes")
+    shutil.copytree(repo / "site-profiles" / "graphs", site / "graphs")
+    try:
+        t0 = time.perf_counter()
+        out = rocks(cluster.settings, "create", "distro")
+        elapsed = time.perf_counter() - t0
+    finally:
+        shutil.rmtree(site, ignore_errors=True)
+    return {"seconds": round(elapsed, 3), "report": out.splitlines()[0]}

@@ -27,7 +27,8 @@ def main() -> None:
 
     class App(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
-            for key, value in {"bind": bind, "workers": workers, "threads": threads, "worker_class": "sync",
+            # Same shape as ksserver's default: real sync workers (gunicorn makes threads > 1 gthread).
+            for key, value in {"bind": bind, "workers": workers, "threads": 1, "worker_class": "sync",
                                "worker_connections": 2000, "backlog": 4096, "keepalive": 5,
                                "accesslog": None, "loglevel": "warning"}.items():
                 self.cfg.set(key, value)

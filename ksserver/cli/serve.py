@@ -16,7 +16,9 @@ def _gunicorn_app(settings, bind: str, workers: int, threads: int):  # type: ign
 
     class KsServer(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
-            options = {"bind": bind, "workers": workers, "threads": threads,
+            # gunicorn silently turns "sync" into "gthread" when threads > 1: keep sync really sync.
+            options = {"bind": bind, "workers": workers,
+                       "threads": threads if settings.worker_class == "gthread" else 1,
                        "worker_class": settings.worker_class,
                        # Installers beyond workers*threads wait in the accept queue instead of
                        # being refused: dracut's curl retries only ~3 times.

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from bench import http
-from bench.cluster import BenchCluster, build, host_rows_csv, mac_for, rocks
+from bench.cluster import BenchCluster, host_rows_csv, mac_for, rocks
 from bench.stats import summary
 from ksserver.config import load_settings
 

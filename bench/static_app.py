@@ -23,7 +23,7 @@ def create() -> Flask:
 def main() -> None:
     from gunicorn.app.base import BaseApplication
 
-    bind, workers, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    bind, workers = sys.argv[1], int(sys.argv[2])  # argv[3] (threads) is ignored: sync workers
 
     class App(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:

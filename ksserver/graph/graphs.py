@@ -20,7 +20,7 @@ from pathlib import Path
 from lxml import etree
 
 from ..errors import GraphError
-from .conditions import Condition, CondSyntaxError
+from .conditions import Condition
 from .xmlload import XmlDoc
 
 HEAD = "HEAD"
@@ -67,17 +67,9 @@ class _GraphReader:
         self.graph = graph
 
     def cond(self, el: etree._Element) -> tuple[Condition, ...]:
-        values = {k: el.get(k) for k in ("arch", "os", "release", "cond")}
-        if not any(v is not None and v.strip() for v in values.values()):
+        cond = self.doc.condition(el)
+        if cond is None:
             return ()
-        line = el.sourceline or 0
-        plain = {k: (self.doc.plain(v, line, f"{k}=") if v is not None else None)
-                 for k, v in values.items()}
-        try:
-            cond = Condition(**plain)
-        except CondSyntaxError as e:
-            raise GraphError(f"bad cond={plain['cond']!r}: {e} (at character {e.column})",
-                             path=self.path, line=line)
         self.graph.cond_names.update(cond.names)
         return (cond,)
 

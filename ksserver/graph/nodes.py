@@ -12,7 +12,6 @@ from functools import cache
 from lxml import etree
 
 from ..errors import GraphError
-from .conditions import Condition, CondSyntaxError
 from .ir import (Bad, Conds, DebugIR, EvalIR, FileIR, Item, MainIR, NodeIR, PackageIR, Part,
                  ScriptIR, Text, VarRef, VarSet)
 from .xmlload import XmlDoc
@@ -71,18 +70,9 @@ class NodeBuilder:
         return GraphError(message, path=self.path, line=el.sourceline)
 
     def conds(self, el: etree._Element, inherited: Conds = ()) -> Conds:
-        get = el.get
-        values = {k: get(k) for k in ("arch", "os", "release", "cond")}
-        if not any(v is not None and v.strip() for v in values.values()):
+        cond = self.doc.condition(el)
+        if cond is None:
             return inherited
-        line = el.sourceline or 0
-        plain = {k: (self.doc.plain(v, line, f"{k}=") if v is not None else None)
-                 for k, v in values.items()}
-        try:
-            cond = Condition(**plain)
-        except CondSyntaxError as e:
-            raise GraphError(f"bad cond={plain['cond']!r}: {e} (at character {e.column})",
-                             path=self.path, line=line)
         self.ir.cond_names.update(cond.names)
         return inherited + (cond,)
 

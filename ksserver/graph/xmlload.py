@@ -18,6 +18,7 @@ from pathlib import Path
 from lxml import etree
 
 from ..errors import GraphError
+from .conditions import Condition, CondSyntaxError
 
 MARK = "\ue000"
 _PAD = "\ue001"
@@ -75,6 +76,19 @@ class XmlDoc:
                 raise GraphError(f"entity reference &{part.name}; is not allowed in {what}",
                                  path=str(self.path), line=part.line or line)
         return "".join(parts)  # type: ignore[arg-type]
+
+    def condition(self, el: etree._Element) -> Condition | None:
+        """The element's arch=/os=/release=/cond= as one Condition, or None when it has none."""
+        values = {k: el.get(k) for k in ("arch", "os", "release", "cond")}
+        if not any(v is not None and v.strip() for v in values.values()):
+            return None
+        line = el.sourceline or 0
+        plain = {k: (self.plain(v, line, f"{k}=") if v is not None else None) for k, v in values.items()}
+        try:
+            return Condition(**plain)
+        except CondSyntaxError as e:
+            raise GraphError(f"bad cond={plain['cond']!r}: {e} (at character {e.column})",
+                             path=str(self.path), line=line) from None
 
 
 def _decode(raw: bytes, path: Path) -> str:

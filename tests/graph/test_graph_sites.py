@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ksserver.errors import GraphError
-from ksserver.graph import GraphLibrary, KickstartCompiler, Source, stock_nodes_dir
+from ksserver.graph import GraphLibrary, Source, stock_nodes_dir
 
 REPO = Path(__file__).resolve().parents[2]
 SITE_PROFILES = REPO / "site-profiles"

@@ -20,6 +20,7 @@ from ksserver.inventory.snapshot import HostView, InventorySnapshot
 
 _MAC_HEADER = re.compile(r"^x-rhn-provisioning-mac-\d+$", re.I)
 _ARCH_RE = re.compile(r"^[A-Za-z0-9_\-]{1,32}$")
+_HEADER_WORD = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 
 
 @dataclass(frozen=True)
@@ -35,17 +36,22 @@ class Request:
 
 
 def parse_mac_headers(headers: list[tuple[str, str]]) -> tuple[tuple[str, ...], dict[str, str]]:
-    """MACs from ``X-RHN-Provisioning-MAC-n: <dev> <mac> [driver] [ks]`` and the HTTP_* env for evals."""
+    """MACs from ``X-RHN-Provisioning-MAC-n: <dev> <mac> [driver] [ks]`` and the HTTP_* env for evals.
+
+    Header values reach ``<eval>`` scripts as environment variables, so anything but plain words
+    (device, MAC, driver, the ``ks`` flag) is refused rather than passed on."""
     macs: list[str] = []
     env: dict[str, str] = {}
     for name, value in headers:
         if not _MAC_HEADER.match(name):
             continue
-        env["HTTP_" + name.upper().replace("-", "_")] = value
         parts = value.split()
         if len(parts) < 2:
             raise InvalidArgument(f"malformed {name} header (expected '<device> <mac>')")
+        if len(parts) > 4 or not all(_HEADER_WORD.match(p) for p in parts):
+            raise InvalidArgument(f"malformed {name} header: unexpected characters")
         macs.append(validate.mac(parts[1]))
+        env["HTTP_" + name.upper().replace("-", "_")] = " ".join(parts)
     return tuple(macs), env
 
 

@@ -58,8 +58,10 @@ def test_known_ip_gets_its_own_kickstart(get):
     assert "rootpw --iscrypted $6$" in get(C00_IP).get_data(as_text=True)
 
 
-def test_unknown_host_is_refused_with_a_reason(get):
-    response = get("10.1.0.99")
+def test_unknown_host_is_refused_with_a_reason(get, caplog):
+    with caplog.at_level("WARNING", logger="ksserver.web"):
+        response = get("10.1.0.99")
+    assert "from 10.1.0.99: 403 unknown host: 10.1.0.99" in caplog.text
     assert response.status_code == 403
     body = response.get_data(as_text=True)
     assert body.startswith("unknown host: 10.1.0.99") and body.count("\n") == 1
@@ -118,6 +120,11 @@ def test_malformed_mac_header(get):
     assert response.status_code == 400
     response = get("127.0.0.1", headers={"X-RHN-Provisioning-MAC-0": "eth0 not-a-mac"})
     assert response.status_code == 400 and "invalid MAC address" in response.get_data(as_text=True)
+    # Header values reach <eval> scripts' environment: shell metacharacters are refused outright.
+    response = get("127.0.0.1", headers={"X-RHN-Provisioning-MAC-0": f"eth0 {C00_MAC} $(reboot)"})
+    assert response.status_code == 400 and "unexpected characters" in response.get_data(as_text=True)
+    assert _hostname(get("127.0.0.1", headers={"X-RHN-Provisioning-MAC-0": f"eth0 {C00_MAC} virtio_net ks"})) \
+        == "compute-0-0"
 
 
 def test_install_tokens(get, settings):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from ksserver.cli.registry import command
-from ksserver.dist import build_distribution
 from ksserver.inventory import validate
 
 
@@ -16,6 +15,8 @@ from ksserver.inventory import validate
                  "(.treeinfo, BaseOS, AppStream, images ...) is linked in, so 'url --url "
                  "http://FRONTEND/install/rocks-dist/ARCH' finds it.")
 def create_distro(ctx, args, kv):  # type: ignore[no-untyped-def]
+    from ksserver.dist import build_distribution  # heavy imports (graph compiler) only when used
+
     arch = validate.word("arch", kv.get("arch", "x86_64"), r"^[A-Za-z0-9_\-]{1,32}$")
     report = build_distribution(ctx.settings, ctx.db, arch)
     ctx.out.write(f"validated {report.hosts} kickstarts ({report.templates} templates, appliances: "

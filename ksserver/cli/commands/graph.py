@@ -11,12 +11,13 @@ from pathlib import Path
 from ksserver.cli.registry import command
 from ksserver.errors import InvalidArgument, RocksError
 from ksserver.inventory import appliances, hosts
-from ksserver.kickstarts import KickstartService
 
 _FORMAT = {"format": "dot (default) or svg (needs graphviz's dot)"}
 
 
-def _service(ctx) -> KickstartService:  # type: ignore[no-untyped-def]
+def _service(ctx):  # type: ignore[no-untyped-def]
+    from ksserver.kickstarts import KickstartService  # the compiler (lxml, pykickstart) only when used
+
     return KickstartService(ctx.settings)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from ksserver.cli.registry import command
-from ksserver.db import migrate
 from ksserver.inventory import defaults
 
 
@@ -11,6 +10,8 @@ from ksserver.inventory import defaults
                          "memberships, networks, boot actions and global attributes (idempotent).",
          max_args=0)
 def init(ctx, args, kv):  # type: ignore[no-untyped-def]
+    from ksserver.db import migrate  # alembic is slow to import; only init needs it
+
     migrate.upgrade(ctx.db.engine)
     with ctx.db.session(write=True) as session:
         created = defaults.initialize(session)

@@ -7,10 +7,11 @@ from ksserver.cli.registry import command
 from ksserver.errors import InvalidArgument
 from ksserver.inventory import validate
 from ksserver.inventory.vms import DEFAULT_DISKSIZE, DEFAULT_MEM, VmRequest
-from ksserver.vmops import VmOps
 
 
-def _ops(ctx) -> VmOps:  # type: ignore[no-untyped-def]
+def _ops(ctx):  # type: ignore[no-untyped-def]
+    from ksserver.vmops import VmOps  # xenvm and lxml only when a VM command runs
+
     return VmOps(ctx.db, ctx.hypervisor_factory, ctx.settings.tftp_dir)
 
 

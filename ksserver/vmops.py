@@ -15,7 +15,7 @@ from ksserver.db.models import Host, VmNode
 from ksserver.db.session import Database
 from ksserver.errors import InvalidArgument
 from ksserver.inventory import boot, hosts, partitions, vms
-from ksserver.pxe import write_boot_files
+from ksserver.pxe import remove_boot_files, write_boot_files
 from xenvm.domain import domain_xml
 from xenvm.errors import VMError
 from xenvm.hypervisor import LibvirtHypervisor
@@ -172,11 +172,14 @@ class VmOps:
         with self.db.session() as session:
             vm = vms.get_vm(session, name)
             manager = self._manager(session, vm.phys_host)
+            entry = boot.current_entry(session, vm.host)
         deleted: list[str] = []
         if manager.status(name) != "undefined":
             deleted = manager.remove(name, purge=purge)
         with self.db.session(write=True) as session:
             vms.remove_vm(session, vms.get_vm(session, name))
+        if entry is not None and self.tftp_dir is not None:
+            remove_boot_files(self.tftp_dir, entry)
         return deleted
 
 

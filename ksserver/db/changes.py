@@ -3,11 +3,14 @@
 
 Rows that belong to one host (its interfaces, own attributes, partitions, boot state, tokens) note
 that host; anything else (attributes at other scopes, appliances, networks, boot actions) and any
-bulk statement note "everything" (host NULL).  A caller doing bulk DML on one host's rows says so with
-``note_hosts`` and ``host_scoped_dml``.
+bulk statement note "everything" (host NULL).  A caller running a Core statement on one host's rows
+wraps it in ``host_scoped(session, [host_id])``.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sqlalchemy import delete, event, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -27,13 +30,15 @@ def note_hosts(session: Session, host_ids) -> None:  # type: ignore[no-untyped-d
     _bucket(session)["hosts"].update(host_ids)
 
 
-def note_everything(session: Session) -> None:
-    _bucket(session)["all"] = True
-
-
-def host_scoped_dml(session: Session, on: bool = True) -> None:
-    """The next Core DML statements touch only hosts already passed to ``note_hosts``."""
-    session.info["ksserver_host_dml"] = on
+@contextmanager
+def host_scoped(session: Session, host_ids) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """Core DML inside this block touches only the rows of ``host_ids``."""
+    note_hosts(session, host_ids)
+    session.info["ksserver_host_dml"] = True
+    try:
+        yield
+    finally:
+        session.info.pop("ksserver_host_dml", None)
 
 
 def install(factory: sessionmaker) -> None:

@@ -68,9 +68,3 @@ def add_appliance(session: Session, name: str, membership: str | None = None, no
     session.flush()
     return app
 
-
-def require_membership(session: Session, name: str) -> Membership:
-    try:
-        return find_membership(session, name)
-    except MembershipNotFound:
-        raise

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from ksserver.db.models import (Appliance, ApplianceAttribute, GlobalAttribute, Host, HostAttribute,
                                 OsAttribute)
+from ksserver.db import changes
 from ksserver.errors import AttributeNotFound
 from ksserver.inventory import validate
 
@@ -71,7 +72,8 @@ def remove_appliance_attr(session: Session, appliance: Appliance, attr: str) -> 
 
 
 def remove_host_attr(session: Session, host: Host, attr: str) -> None:
-    _remove(session, HostAttribute, {"host_id": host.id}, attr, f"on host {host.name}")
+    with changes.host_scoped(session, [host.id]):
+        _remove(session, HostAttribute, {"host_id": host.id}, attr, f"on host {host.name}")
 
 
 def global_attrs(session: Session) -> dict[str, str]:

@@ -63,3 +63,9 @@ def boot_entry(session: Session, host: Host, state: str | None = None) -> BootEn
     iface = private_interface(host)
     return BootEntry(host=host.name, ip=iface.ip if iface else None, mac=iface.mac if iface else None,
                      action=name, kernel=action.kernel, ramdisk=action.ramdisk, args=action.args)
+
+
+def current_entry(session: Session, host: Host) -> BootEntry | None:
+    """The host's PXE file data, or None when it has no boot state (then it has no PXE files)."""
+    state = boot_state(session, host)
+    return None if state is None else boot_entry(session, host, state)

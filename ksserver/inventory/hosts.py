@@ -137,14 +137,6 @@ def set_host_field(session: Session, host: Host, field: str, value: str) -> None
     session.flush()
 
 
-def host_for_ip(session: Session, ip: str) -> Host | None:
-    return session.scalar(select(Host).join(Interface).where(Interface.ip == ip).limit(1))
-
-
-def host_for_mac(session: Session, mac: str) -> Host | None:
-    return session.scalar(select(Host).join(Interface).where(Interface.mac == mac).limit(1))
-
-
 def record_install_report(session: Session, host: Host, arch: str | None, cpus: int | None) -> None:
     """What the installer told us about itself (kickstart.cgi's arch= and np=)."""
     if arch is not None:

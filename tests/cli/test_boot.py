@@ -29,3 +29,17 @@ def test_bootactions(cluster):
                    "args=inst.rescue").code == 0
     out = cluster("list", "bootaction").out
     assert "install rescue2:" in out and "localboot 0" in out
+
+
+def test_pxe_files_follow_ip_changes_and_host_removal(cluster, settings):
+    assert cluster("set", "host", "boot", "compute-0-0", "action=install").code == 0
+    old = settings.tftp_dir / "pxelinux.cfg" / "0A01FFFE"
+    assert old.exists()
+    assert cluster("set", "host", "interface", "ip", "compute-0-0", "eth0", "10.1.0.10").code == 0
+    new = settings.tftp_dir / "pxelinux.cfg" / "0A01000A"
+    assert not old.exists() and "inst.ks=" in new.read_text()
+    assert cluster("set", "host", "interface", "mac", "compute-0-0", "eth0", "52:54:00:00:01:99").code == 0
+    ipxe = settings.tftp_dir / "ipxe"
+    assert sorted(p.name for p in ipxe.iterdir()) == ["52-54-00-00-01-99.ipxe"]
+    assert cluster("remove", "host", "compute-0-0").code == 0
+    assert not new.exists() and not list(ipxe.iterdir())

@@ -77,6 +77,7 @@ def test_vm_lifecycle(vmcluster, settings):
     assert vmcluster("stop", "host", "vm", "compute-0-0-0").code == 0
     assert vmcluster("remove", "host", "vm", "compute-0-0-0").code == 0
     assert vmcluster("list", "host", "compute-0-0-0").code == 2
+    assert not (settings.tftp_dir / "pxelinux.cfg" / "0A01FFFB").exists()
 
 
 def test_remove_host_on_a_vm_removes_vm_rows(vmcluster):

@@ -26,10 +26,14 @@ def test_change_log_scopes(cluster, settings):
     assert cluster("set", "host", "attr", "compute-0-0", "a", "1").code == 0
     assert cluster("set", "host", "cpus", "compute-0-1", "4").code == 0
     assert cluster("set", "host", "interface", "ip", "compute-0-1", "eth0", "10.1.0.20").code == 0
+    assert cluster("remove", "host", "attr", "compute-0-0", "a").code == 0
+    assert cluster("add", "host", "partition", "compute-0-1", "device=sda1", "mountpoint=/", "size=10GB").code == 0
+    assert cluster("remove", "host", "partition", "compute-0-1").code == 0
     assert cluster("set", "appliance", "attr", "compute", "b", "2").code == 0
     assert cluster("list", "host").code == 0  # reads note nothing
     rows, ids = _changes_after(settings, start)
-    assert [h for _, h in rows] == [ids["compute-0-0"], ids["compute-0-1"], ids["compute-0-1"], None]
+    c0, c1 = ids["compute-0-0"], ids["compute-0-1"]
+    assert [h for _, h in rows] == [c0, c1, c1, c0, c1, c1, None]
 
 
 def test_failed_write_notes_nothing(cluster, settings):

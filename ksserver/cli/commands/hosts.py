@@ -5,8 +5,9 @@ from __future__ import annotations
 from ksserver.cli.output import emit
 from ksserver.cli.registry import command
 from ksserver.errors import InvalidArgument
-from ksserver.inventory import bulk, hosts, validate
+from ksserver.inventory import boot, bulk, hosts, validate
 from ksserver.inventory.hosts import HostRequest
+from ksserver.pxe import remove_boot_files
 
 
 @command("add", "host", summary="Add a host; ip=/mac= also create its primary interface.",
@@ -63,17 +64,20 @@ def remove_host(ctx, args, kv):  # type: ignore[no-untyped-def]
 
     purge = validate.boolean("purge", kv.get("purge", "no"))
     with ctx.db.session() as session:
-        hosts.get_hosts(session, args)  # every name must exist before anything is removed
+        # Every name must exist before anything is removed; their PXE files go once they are gone.
+        entries = {h.name: boot.current_entry(session, h) for h in hosts.get_hosts(session, args)}
     for name in args:
         if is_vm(ctx.db, name):
-            ops = VmOps(ctx.db, ctx.hypervisor_factory)
+            ops = VmOps(ctx.db, ctx.hypervisor_factory, ctx.settings.tftp_dir)
             try:
                 ops.remove(name, purge=purge)
             finally:
                 ops.close()
-            continue
-        with ctx.db.session(write=True) as session:
-            hosts.remove_host(session, hosts.get_host(session, name))
+        else:
+            with ctx.db.session(write=True) as session:
+                hosts.remove_host(session, hosts.get_host(session, name))
+        if entries[name] is not None:
+            remove_boot_files(ctx.settings.tftp_dir, entries[name])
     ctx.out.write(f"removed {', '.join(args)}\n")
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from ksserver.cli.output import emit
 from ksserver.cli.registry import command
 from ksserver.errors import InvalidArgument
-from ksserver.inventory import hosts, interfaces, validate
+from ksserver.inventory import boot, hosts, interfaces, validate
+from ksserver.pxe import remove_boot_files, write_boot_files
 
 
 @command("add", "host", "interface", summary="Add a network interface to a host.", args="HOST IFACE",
@@ -56,7 +57,17 @@ def _set_iface_field(field: str, summary: str) -> None:
         if value is None or device is None:
             raise InvalidArgument(f"usage: rocks set host interface {field} HOST IFACE {field.upper()}")
         with ctx.db.session(write=True) as session:
-            interfaces.set_interface_field(session, hosts.get_host(session, rest[0]), device, field, value)
+            host = hosts.get_host(session, rest[0])
+            before = boot.current_entry(session, host)
+            interfaces.set_interface_field(session, host, device, field, value)
+            session.refresh(host)
+            after = boot.current_entry(session, host)
+        # PXE files are named by IP and MAC: follow the change (Rocks left stale files behind).
+        if before != after:
+            if before is not None:
+                remove_boot_files(ctx.settings.tftp_dir, before)
+            if after is not None:
+                write_boot_files(ctx.settings.tftp_dir, after)
 
 
 for _f, _s in [("ip", "Set the IP of a host interface (auto = next free)."),

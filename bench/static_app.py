@@ -30,7 +30,7 @@ def main() -> None:
             # Same shape as ksserver's default: real sync workers (gunicorn makes threads > 1 gthread).
             for key, value in {"bind": bind, "workers": workers, "threads": 1, "worker_class": "sync",
                                "worker_connections": 2000, "backlog": 4096, "keepalive": 5,
-                               "accesslog": None, "loglevel": "warning"}.items():
+                               "accesslog": None, "loglevel": "warning", "control_socket_disable": True}.items():
                 self.cfg.set(key, value)
 
         def load(self):  # type: ignore[no-untyped-def]

@@ -23,7 +23,9 @@ def _gunicorn_app(settings, bind: str, workers: int, threads: int):  # type: ign
                        # Installers beyond workers*threads wait in the accept queue instead of
                        # being refused: dracut's curl retries only ~3 times.
                        "worker_connections": 2000, "backlog": 4096, "keepalive": 5, "timeout": 60,
-                       "accesslog": None, "errorlog": "-", "loglevel": settings.log_level.lower()}
+                       "accesslog": None, "errorlog": "-", "loglevel": settings.log_level.lower(),
+                       # gunicorn's control socket lives in ~/.gunicorn: two servers would fight over it.
+                       "control_socket_disable": True}
             for key, value in options.items():
                 self.cfg.set(key, value)
 

@@ -73,8 +73,7 @@ def main() -> None:
         record("mutation", lambda: scenarios.mutation(cluster, 200))
         record("cold_start", lambda: scenarios.cold_start(cluster))
         record("rocks_dist", lambda: scenarios.rocks_dist(cluster))
-        record("partition_reports", lambda: {"error": "not measurable yet: installers reporting their "
-                                                      "partitions arrive with the installer-plugin issue"})
+        record("partition_reports", lambda: scenarios.partition_reports(cluster, 256, duration))
     finally:
         shutil.rmtree(cluster.root, ignore_errors=True)
     RESULTS.mkdir(exist_ok=True)
@@ -85,8 +84,8 @@ def main() -> None:
 
 
 def _line(row: dict) -> str:
-    keys = ("median_ms", "p50_ms", "p99_ms", "throughput_rps", "errors", "ratio", "static_p99_ms", "seconds",
-            "error")
+    keys = ("median_ms", "p50_ms", "p99_ms", "throughput_rps", "errors", "lost", "ratio", "static_p99_ms",
+            "seconds", "error")
     figures = "  ".join(f"{k}={row[k]}" for k in keys if k in row)
     return f"{row['scenario']:<18} N={row['n']:<6} {figures}   [target: {row['target']}]"
 

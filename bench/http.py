@@ -135,3 +135,23 @@ request = function()
   return wrk.format("GET", "{KS_PATH}", {{["Connection"] = "close"}})
 end
 """
+
+
+def report_lua(macs: list[str], body: str) -> str:
+    """A wrk script: each request posts a partition report for the next host (its MAC header)."""
+    table = ",".join(f'"{m}"' for m in macs)
+    escaped = body.replace("\\", "\\\\").replace('"', '\\"')
+    return f"""
+local macs = {{{table}}}
+local n = #macs
+local i = 0
+local body = "{escaped}"
+request = function()
+  i = i + 1
+  local mac = macs[(i % n) + 1]
+  return wrk.format("POST", "/install/sbin/public/partitions", {{
+    ["X-RHN-Provisioning-MAC-0"] = "eth0 " .. mac,
+    ["Content-Type"] = "application/json",
+    ["Connection"] = "close"}}, body)
+end
+"""

@@ -142,3 +142,38 @@ def rocks_dist(cluster: BenchCluster) -> dict:
     finally:
         shutil.rmtree(site, ignore_errors=True)
     return {"seconds": round(elapsed, 3), "report": out.splitlines()[0]}
+
+
+REPORT = {"disks": {"sda": [
+    {"device": "sda1", "start": "1049kB", "size": "16.8GB", "fstype": "xfs", "flags": "boot", "mountpoint": "/"},
+    {"device": "sda2", "size": "4GB", "fstype": "xfs", "mountpoint": "/var"},
+    {"device": "sda3", "size": "1GB", "fstype": "linux-swap", "mountpoint": "swap"},
+    {"device": "sda5", "size": "900GB", "fstype": "xfs", "mountpoint": "/state/partition1"}]}}
+
+
+def partition_reports(cluster: BenchCluster, connections: int, duration: float) -> dict:
+    """N hosts post their layout (JSON, own MAC header, one connection each); then count what landed."""
+    import json
+
+    from sqlalchemy import func, select
+
+    from ksserver.db.models import Partition
+    from ksserver.db.session import Database
+
+    port = http.free_port()
+    url = f"http://127.0.0.1:{port}{http.KS_PATH}"
+    macs = [mac_for(i) for i in range(cluster.n)]
+    with http.server(http.ksserver_argv(f"127.0.0.1:{port}", 2, 8), _env(cluster), url,
+                     {"X-RHN-Provisioning-MAC-0": f"eth0 {mac_for(0)}"}):
+        result = http.run_wrk(f"http://127.0.0.1:{port}", http.report_lua(macs, json.dumps(REPORT)), connections,
+                              duration)
+    result.pop("raw", None)
+    db = Database.from_url(cluster.settings.effective_database_url)
+    with db.session() as session:
+        per_host = session.execute(select(Partition.host_id, func.count()).group_by(Partition.host_id)).all()
+    db.dispose()
+    complete = sum(1 for _, count in per_host if count == len(REPORT["disks"]["sda"]))
+    expected = min(int(result.get("requests", 0)), cluster.n)
+    result.update(hosts_recorded=complete, hosts_expected=expected,
+                  lost=max(0, expected - complete - int(result["errors"])))
+    return result

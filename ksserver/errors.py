@@ -8,6 +8,7 @@
     │   └── ...                     (subclasses name the missing thing)
     ├── AlreadyExists               exit 3, HTTP 409 (duplicate name, MAC, IP)
     ├── Forbidden                   HTTP 403 (unknown requester, spoofing, preview from afar)
+    ├── TooLarge                    HTTP 413 (a request body beyond its limit)
     ├── ConfigError                 bad settings or config file
     ├── AllocationError             no free IP / slice / MAC left
     └── GraphError                  HTTP 500; carries path and line of the XML at fault
@@ -70,6 +71,10 @@ class AlreadyExists(RocksError):
 
 class Forbidden(RocksError):
     status = 403
+
+
+class TooLarge(RocksError):
+    status = 413
 
 
 class ConfigError(RocksError):

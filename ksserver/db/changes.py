@@ -17,7 +17,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ksserver.db import models
 
-_HOST_SCOPED = (models.Interface, models.HostAttribute, models.Partition, models.Boot, models.InstallToken)
+_HOST_SCOPED = (models.Interface, models.HostAttribute, models.Boot, models.InstallToken)
+# Rows the kickstart server does not hold in memory: changing them needs no reload anywhere.  (If a
+# server cache ever holds partitions, move Partition to _HOST_SCOPED.)
+_NOT_SERVED = (models.Partition, models.Change)
+_NOT_SERVED_TABLES = frozenset(m.__tablename__ for m in _NOT_SERVED)
 _KEY = "ksserver_changed"
 _KEEP = 20000  # change rows kept; a reader further behind reloads everything
 
@@ -54,7 +58,7 @@ def install(factory: sessionmaker) -> None:
                 bucket["hosts"].update((obj.host_id, obj.phys_host_id))
             elif isinstance(obj, models.VmDisk):
                 bucket["all"] = True  # rare; the VM id is not on the row
-            elif not isinstance(obj, models.Change):
+            elif not isinstance(obj, _NOT_SERVED):
                 bucket["all"] = True
 
     @event.listens_for(factory, "do_orm_execute")
@@ -62,7 +66,7 @@ def install(factory: sessionmaker) -> None:
         if (state.is_insert or state.is_update or state.is_delete) and \
                 not state.session.info.get("ksserver_host_dml"):
             table = getattr(state.statement, "table", None)
-            if table is None or table.name != "changes":
+            if table is None or table.name not in _NOT_SERVED_TABLES:
                 _bucket(state.session)["all"] = True
 
 

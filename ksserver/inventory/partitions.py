@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from ksserver.db import changes
 from ksserver.db.models import Host, Partition
 from ksserver.errors import AlreadyExists, InvalidArgument, NotFound
+from ksserver.inventory import validate
 
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?i?b?)?\s*$", re.I)
 _UNITS = {"": 1.0, "b": 1 / 1e6, "k": 1e-3, "m": 1.0, "g": 1e3, "t": 1e6, "p": 1e9}
@@ -41,11 +41,19 @@ def size_to_mb(size: str) -> int:
     return int(float(m[1]) * scale)
 
 
-def add_partition(session: Session, host: Host, spec: PartitionSpec) -> Partition:
+def check_spec(spec: PartitionSpec) -> None:
     if not _DEVICE_RE.match(spec.device) or ".." in spec.device:
         raise InvalidArgument(f"invalid partition device {spec.device!r}")
     if not _MOUNT_RE.match(spec.mountpoint) or ".." in spec.mountpoint:
         raise InvalidArgument(f"invalid mountpoint {spec.mountpoint!r}")
+    if spec.size:
+        size_to_mb(spec.size)
+    for name in ("fstype", "start", "flags", "format_flags"):
+        validate.attr_value(name, getattr(spec, name))
+
+
+def add_partition(session: Session, host: Host, spec: PartitionSpec) -> Partition:
+    check_spec(spec)
     if session.scalar(select(Partition.id).where(Partition.host_id == host.id, Partition.device == spec.device)):
         raise AlreadyExists(f"host {host.name} already has a partition record for {spec.device}")
     part = Partition(host_id=host.id, device=spec.device, mountpoint=spec.mountpoint, size=spec.size,
@@ -66,8 +74,7 @@ def remove_partitions(session: Session, host: Host, mountpoint: str | None = Non
     query = delete(Partition).where(Partition.host_id == host.id)
     if mountpoint:
         query = query.where(Partition.mountpoint == mountpoint)
-    with changes.host_scoped(session, [host.id]):
-        count = session.execute(query).rowcount
+    count = session.execute(query).rowcount
     if mountpoint and not count:
         raise NotFound(f"host {host.name} has no partition mounted on {mountpoint}")
     return count

@@ -13,12 +13,28 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.engine import Engine
 
 from ksserver import __version__
 from ksserver.db import models as m
 from ksserver.db.session import Database, make_engine
+
+
+def _pair(query, key):  # type: ignore[no-untyped-def]
+    """(all rows, only the rows whose ``key`` is in :ids), built once: nothing is compiled per request.
+    Indexed with a bool: ``_HOSTS[some_ids]``."""
+    return query, query.where(key.in_(bindparam("ids", expanding=True)))
+
+
+_HOSTS = _pair(select(m.Host.id, m.Host.name, m.Host.membership_id, m.Host.rack, m.Host.rank, m.Host.cpus,
+                      m.Host.arch, m.Host.os), m.Host.id)
+_IFACES = _pair(select(m.Interface.host_id, m.Interface.device, m.Interface.ip, m.Interface.mac, m.Subnet.name,
+                       m.Subnet.netmask).outerjoin(m.Subnet, m.Interface.subnet_id == m.Subnet.id)
+                .order_by(m.Interface.device), m.Interface.host_id)
+_ATTRS = _pair(select(m.HostAttribute.host_id, m.HostAttribute.attr, m.HostAttribute.value), m.HostAttribute.host_id)
+_TOKENS = _pair(select(m.InstallToken.token_hash, m.InstallToken.host_id, m.InstallToken.expires_at,
+                       m.InstallToken.revoked), m.InstallToken.host_id)
 
 
 @dataclass(frozen=True)
@@ -159,7 +175,7 @@ class InventorySnapshot:
             networks = [ipaddress.IPv4Network(f"{a}/{n}", strict=False)
                         for a, n in s.execute(select(m.Subnet.address, m.Subnet.netmask))]
             self._memberships = memberships
-            hosts = self._query_hosts(s, None)
+            hosts = self._query_hosts(s.connection(), None)
         self._shared = (glob, os_attrs, app_attrs)
         self.networks = networks
         self.hosts = {h.id: h for h in hosts}
@@ -171,57 +187,62 @@ class InventorySnapshot:
         gc.freeze()
 
     def _load_hosts(self, ids: set[int]) -> None:
-        with self.db.session() as s:
-            fresh = {h.id: h for h in self._query_hosts(s, ids)}
-        hosts = dict(self.hosts)
+        """Reload a few hosts in place: O(changed hosts), whatever the cluster size.  Single dict
+        stores are atomic, and readers only look keys up, so they need no lock."""
+        with self.db.engine.connect() as conn:
+            fresh = {h.id: h for h in self._query_hosts(conn, ids)}
         for hid in ids:
-            if hid in fresh:
-                hosts[hid] = fresh[hid]
+            old = self.hosts.get(hid)
+            if old is not None:
+                self._unindex(old)
+            new = fresh.get(hid)
+            if new is None:
+                self.hosts.pop(hid, None)
             else:
-                hosts.pop(hid, None)
-        self.hosts = hosts
-        self._reindex()
+                self.hosts[hid] = new
+                self._index(new)
 
-    def _query_hosts(self, s, ids: set[int] | None) -> list[HostView]:  # type: ignore[no-untyped-def]
-        def where(col, q):  # type: ignore[no-untyped-def]
-            return q if ids is None else q.where(col.in_(ids))
-
+    def _query_hosts(self, conn, ids: set[int] | None) -> list[HostView]:  # type: ignore[no-untyped-def]
+        params = {} if ids is None else {"ids": sorted(ids)}
+        some = ids is not None
         views: dict[int, HostView] = {}
-        q = select(m.Host.id, m.Host.name, m.Host.membership_id, m.Host.rack, m.Host.rank, m.Host.cpus, m.Host.arch,
-                   m.Host.os)
-        for hid, name, mid, rack, rank, cpus, arch, os_name in s.execute(where(m.Host.id, q)):
+        for hid, name, mid, rack, rank, cpus, arch, os_name in conn.execute(_HOSTS[some], params):
             mname, app_id, aname, anode, agraph, dname = self._memberships[mid]
             views[hid] = HostView(hid, name, mname, aname, anode, agraph, dname, rack, rank, cpus, arch, os_name,
                                   app_id)
-        q = (select(m.Interface.host_id, m.Interface.device, m.Interface.ip, m.Interface.mac, m.Subnet.name,
-                    m.Subnet.netmask).outerjoin(m.Subnet, m.Interface.subnet_id == m.Subnet.id)
-             .order_by(m.Interface.device))
-        for hid, dev, ip, mac, sname, mask in s.execute(where(m.Interface.host_id, q)):
+        for hid, dev, ip, mac, sname, mask in conn.execute(_IFACES[some], params):
             if hid in views:
                 views[hid].interfaces.append(IfaceView(dev, ip, mac, sname, mask))
-        q = select(m.HostAttribute.host_id, m.HostAttribute.attr, m.HostAttribute.value)
-        for hid, attr, value in s.execute(where(m.HostAttribute.host_id, q)):
+        for hid, attr, value in conn.execute(_ATTRS[some], params):
             if hid in views:
                 views[hid].own[attr] = value
-        q = select(m.InstallToken.token_hash, m.InstallToken.host_id, m.InstallToken.expires_at, m.InstallToken.revoked)
-        tokens = {h: TokenView(hid, exp, rev) for h, hid, exp, rev in s.execute(where(m.InstallToken.host_id, q))}
+        tokens = {h: TokenView(hid, exp, bool(rev)) for h, hid, exp, rev in conn.execute(_TOKENS[some], params)}
         if ids is None:
             self.tokens = tokens
         else:
-            kept = {h: t for h, t in self.tokens.items() if t.host_id not in ids}
-            self.tokens = kept | tokens
+            for token_hash in [h for h, t in self.tokens.items() if t.host_id in ids]:
+                self.tokens.pop(token_hash, None)
+            self.tokens.update(tokens)
         return list(views.values())
 
     def _reindex(self) -> None:
-        by_name, by_ip, by_mac = {}, {}, {}
+        self.by_name, self.by_ip, self.by_mac = {}, {}, {}
         for host in self.hosts.values():
-            by_name[host.name] = host.id
-            for iface in host.interfaces:
-                if iface.ip:
-                    by_ip.setdefault(iface.ip, host.id)
-                if iface.mac:
-                    by_mac[iface.mac] = host.id
-        self.by_name, self.by_ip, self.by_mac = by_name, by_ip, by_mac
+            self._index(host)
+
+    def _index(self, host: HostView) -> None:
+        self.by_name[host.name] = host.id
+        for iface in host.interfaces:
+            if iface.ip:
+                self.by_ip.setdefault(iface.ip, host.id)
+            if iface.mac:
+                self.by_mac[iface.mac] = host.id
+
+    def _unindex(self, host: HostView) -> None:
+        for index, key in [(self.by_name, host.name)] + [(self.by_ip, i.ip) for i in host.interfaces if i.ip] + \
+                [(self.by_mac, i.mac) for i in host.interfaces if i.mac]:
+            if index.get(key) == host.id:
+                del index[key]
 
     # -- reading --------------------------------------------------------------------------------
 

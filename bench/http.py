@@ -70,23 +70,33 @@ def ksserver_argv(bind: str, workers: int, threads: int) -> list[str]:
             "--threads", str(threads)]
 
 
-def mac_lua(macs: list[str]) -> str:
-    """A wrk script: each request carries the next host's anaconda MAC header."""
+def host_lua(macs: list[str], method: str = "GET", path: str = f"{KS_PATH}?arch=x86_64&np=1",
+             body: str | None = None) -> str:
+    """A wrk script: each request is the next host's, with its anaconda MAC header and, like an
+    installer, its own connection."""
     table = ",".join(f'"{m}"' for m in macs)
+    body_lua = "nil" if body is None else '"' + body.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    content_type = '["Content-Type"] = "application/json",' if body is not None else ""
     return f"""
 local macs = {{{table}}}
 local n = #macs
 local i = 0
+local body = {body_lua}
 request = function()
   i = i + 1
   local mac = macs[(i % n) + 1]
-  return wrk.format("GET", "{KS_PATH}?arch=x86_64&np=1", {{
+  return wrk.format("{method}", "{path}", {{
     ["X-RHN-Provisioning-MAC-0"] = "eth0 " .. mac,
     ["X-Anaconda-Architecture"] = "x86_64",
     ["X-Anaconda-System-Release"] = "Rocky Linux",
-    ["Connection"] = "close"}})
+    {content_type}
+    ["Connection"] = "close"}}, body)
 end
 """
+
+
+def mac_lua(macs: list[str]) -> str:
+    return host_lua(macs)
 
 
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60000.0}
@@ -138,20 +148,4 @@ end
 
 
 def report_lua(macs: list[str], body: str) -> str:
-    """A wrk script: each request posts a partition report for the next host (its MAC header)."""
-    table = ",".join(f'"{m}"' for m in macs)
-    escaped = body.replace("\\", "\\\\").replace('"', '\\"')
-    return f"""
-local macs = {{{table}}}
-local n = #macs
-local i = 0
-local body = "{escaped}"
-request = function()
-  i = i + 1
-  local mac = macs[(i % n) + 1]
-  return wrk.format("POST", "/install/sbin/public/partitions", {{
-    ["X-RHN-Provisioning-MAC-0"] = "eth0 " .. mac,
-    ["Content-Type"] = "application/json",
-    ["Connection"] = "close"}}, body)
-end
-"""
+    return host_lua(macs, "POST", "/install/sbin/public/partitions", body)

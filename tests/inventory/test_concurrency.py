@@ -2,37 +2,17 @@
 
 from __future__ import annotations
 
-import io
 import json
-import multiprocessing
 
-from ksserver.cli import run
+from tests.parallel import run_in_parallel
 
 PROCESSES = 4
 HOSTS_EACH = 5
 
 
-def _add_hosts(settings, barrier, results):  # type: ignore[no-untyped-def]
-    barrier.wait(timeout=60)
-    codes = []
-    for _ in range(HOSTS_EACH):
-        err = io.StringIO()
-        codes.append((run(["add", "host", "membership=compute", "rack=1", "ip=auto"], settings=settings,
-                          out=io.StringIO(), err=err), err.getvalue()))
-    results.put(codes)
-
-
 def test_parallel_add_host_allocates_unique_names_and_ips(cluster, settings):
-    ctx = multiprocessing.get_context("fork")
-    barrier = ctx.Barrier(PROCESSES)
-    results = ctx.Queue()
-    procs = [ctx.Process(target=_add_hosts, args=(settings, barrier, results)) for _ in range(PROCESSES)]
-    for p in procs:
-        p.start()
-    outcomes = [results.get(timeout=120) for _ in procs]
-    for p in procs:
-        p.join(timeout=60)
-    failures = [err for codes in outcomes for code, err in codes if code != 0]
+    failures = run_in_parallel(settings, ["add", "host", "membership=compute", "rack=1", "ip=auto"],
+                               PROCESSES, HOSTS_EACH)
     assert not failures, failures
     ifaces = json.loads(cluster("list", "host", "interface", "output-format=json").out)
     rack1 = [i for i in ifaces if i["host"].startswith("compute-1-")]

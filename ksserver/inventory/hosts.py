@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ksserver.db.models import Appliance, Host, Interface, Membership
+from ksserver.db.models import Appliance, Host, Membership
 from ksserver.db.session import allocation_lock
 from ksserver.errors import AlreadyExists, HostNotFound, InvalidArgument
 from ksserver.inventory import appliances, interfaces, validate

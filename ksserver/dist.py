@@ -78,7 +78,7 @@ def build_distribution(settings: Settings, db: Database, arch: str = "x86_64") -
         library = GraphLibrary.load(service.sources())  # GraphError names file and line
         compiler = KickstartCompiler(library, evals=settings.evals, eval_timeout=settings.eval_timeout,
                                      ks_version=settings.ks_version)
-        _validate_hosts(settings, db, compiler, report, arch)
+        _validate_hosts(db, compiler, report, arch)
         if report.failures:
             more = report.failed_hosts - len(report.failures)
             extra = f" (and {more} more)" if more > 0 else ""
@@ -90,8 +90,7 @@ def build_distribution(settings: Settings, db: Database, arch: str = "x86_64") -
     return report
 
 
-def _validate_hosts(settings: Settings, db: Database, compiler: KickstartCompiler, report: DistReport,
-                    arch: str) -> None:
+def _validate_hosts(db: Database, compiler: KickstartCompiler, report: DistReport, arch: str) -> None:
     snap = InventorySnapshot(db)
     snap.sync(force=True)
     for host in sorted(snap.hosts.values(), key=lambda h: h.name):
@@ -99,11 +98,8 @@ def _validate_hosts(settings: Settings, db: Database, compiler: KickstartCompile
             continue
         report.hosts += 1
         report.appliances.add(host.appliance)
-        attrs = snap.attrs(host)
-        if "ks_version" not in attrs:
-            attrs = {**attrs, "ks_version": settings.ks_version}
         try:
-            compiler.kickstart(host.root, attrs)
+            compiler.kickstart(host.root, snap.attrs(host))
         except GraphError as exc:
             report.failed_hosts += 1
             if len(report.failures) < MAX_REPORTED:

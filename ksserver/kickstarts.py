@@ -62,25 +62,19 @@ class KickstartService:
                                            ks_version=self.settings.ks_version)
         self.last_error = None
 
+    # A missing ks_version attribute needs no default here: the compiler falls back to settings.ks_version.
+
     def render(self, appliance: str, root: str, attrs: dict[str, str], host: str,
                env: dict[str, str] | None = None) -> str:
-        if not root:
-            raise InvalidArgument(f"host {host} is a {appliance}, which is not kickstartable "
-                                  f"(its appliance has no root node)")
-        if "ks_version" not in attrs:
-            attrs = {**attrs, "ks_version": self.settings.ks_version}
+        _require_root(host, appliance, root)
         return self.compiler().kickstart(root, attrs, env=env)
 
     # The CLI's way in: straight from the database rows.
 
     def _db_attrs(self, session: Session, host: Host) -> tuple[str, dict[str, str]]:
-        attrs = context.host_attrs(session, host)
-        attrs.setdefault("ks_version", self.settings.ks_version)
         root = host.membership.appliance.node
-        if not root:
-            raise InvalidArgument(f"host {host.name} is a {host.membership.appliance.name}, which is not "
-                                  f"kickstartable (its appliance has no root node)")
-        return root, attrs
+        _require_root(host.name, host.membership.appliance.name, root)
+        return root, context.host_attrs(session, host)
 
     def kickstart_for(self, session: Session, host: Host) -> str:
         root, attrs = self._db_attrs(session, host)
@@ -101,7 +95,6 @@ class KickstartService:
         from ksserver.inventory import appliances, attributes
 
         attrs = attributes.global_attrs(session)
-        attrs.setdefault("ks_version", self.settings.ks_version)
         attrs.update({"os": "linux", "arch": "x86_64", "distribution": "rocks-dist", "graph": "default",
                       "hostname": attrs.get("Kickstart_PrivateHostname", "frontend"), "membership": "Frontend",
                       "appliance": "frontend", "rack": "0", "rank": "0", "cpus": "1",
@@ -114,3 +107,9 @@ class KickstartService:
                           "membership": app.memberships[0].name if app.memberships else app.name})
         attrs.update(extra or {})
         return attrs
+
+
+def _require_root(host: str, appliance: str, root: str) -> None:
+    if not root:
+        raise InvalidArgument(f"host {host} is a {appliance}, which is not kickstartable "
+                              f"(its appliance has no root node)")

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from pathlib import Path
 
+from sqlalchemy import select
+
 from ksserver.db.models import Host, VmNode
 from ksserver.db.session import Database
 from ksserver.errors import InvalidArgument
@@ -186,6 +188,4 @@ class VmOps:
 def is_vm(db: Database, name: str) -> bool:
     with db.session() as session:
         host = hosts.get_host(session, name)
-        from sqlalchemy import select
-
         return session.scalar(select(VmNode.id).where(VmNode.host_id == host.id)) is not None

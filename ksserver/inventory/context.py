@@ -2,46 +2,20 @@
 
 from __future__ import annotations
 
-from ksserver import __version__
 from sqlalchemy.orm import Session
 
-from ksserver.db.models import Host, Interface
+from ksserver.db.models import Host
 from ksserver.inventory.attributes import ResolvedAttr, resolve_host_attrs
+from ksserver.inventory.snapshot import IfaceView, view_of
 
 
-def private_interface(host: Host) -> Interface | None:
+def private_interface(host: Host) -> IfaceView | None:
     """The interface on the 'private' network (the install network), else the first with an IP."""
-    with_ip = [i for i in host.interfaces if i.ip]
-    for iface in with_ip:
-        if iface.subnet is not None and iface.subnet.name == "private":
-            return iface
-    return with_ip[0] if with_ip else (host.interfaces[0] if host.interfaces else None)
+    return view_of(host).private_interface()
 
 
 def intrinsic_attrs(host: Host) -> dict[str, str]:
-    membership = host.membership
-    appliance = membership.appliance
-    iface = private_interface(host)
-    values = {
-        "hostname": host.name,
-        "membership": membership.name,
-        "appliance": appliance.name,
-        "rack": str(host.rack),
-        "rank": str(host.rank),
-        "cpus": str(host.cpus),
-        "arch": host.arch,
-        "os": host.os,
-        "distribution": membership.distribution.name,
-        "graph": appliance.graph,
-        "root": appliance.node,
-        "version": __version__,
-    }
-    if iface is not None:
-        values["hostaddr"] = iface.ip or ""
-        values["ksmac"] = iface.mac or ""
-        values["ksdevice"] = iface.device
-        values["netmask"] = iface.subnet.netmask if iface.subnet else ""
-    return values
+    return view_of(host).intrinsic()
 
 
 def resolved_attrs(session: Session, host: Host) -> dict[str, ResolvedAttr]:

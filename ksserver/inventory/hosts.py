@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ksserver.db.models import Appliance, Host, Membership
+from ksserver.db.models import Appliance, Host, Membership, VmNode
 from ksserver.db.session import allocation_lock
 from ksserver.errors import AlreadyExists, HostNotFound, InvalidArgument
 from ksserver.inventory import appliances, interfaces, validate
@@ -107,8 +107,6 @@ def add_host(session: Session, req: HostRequest) -> Host:
 
 
 def remove_host(session: Session, host: Host) -> None:
-    from ksserver.db.models import VmNode  # VM rows that point at this host as VM or container
-
     as_container = session.scalar(select(func.count()).select_from(VmNode).where(VmNode.phys_host_id == host.id))
     if as_container:
         raise InvalidArgument(f"host {host.name} still houses {as_container} VM(s); remove or move them first")

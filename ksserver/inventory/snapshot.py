@@ -84,6 +84,18 @@ class HostView:
         return values
 
 
+def view_of(host: m.Host) -> HostView:
+    """The view the server builds from rows, made from an ORM host: the CLI and the server derive a
+    host's intrinsic attributes through the same code."""
+    membership, appliance = host.membership, host.membership.appliance
+    view = HostView(host.id, host.name, membership.name, appliance.name, appliance.node, appliance.graph,
+                    membership.distribution.name, host.rack, host.rank, host.cpus, host.arch, host.os, appliance.id)
+    view.interfaces = [IfaceView(i.device, i.ip, i.mac, i.subnet.name if i.subnet else None,
+                                 i.subnet.netmask if i.subnet else None)
+                       for i in sorted(host.interfaces, key=lambda i: i.device)]
+    return view
+
+
 @dataclass(frozen=True)
 class TokenView:
     host_id: int

@@ -7,7 +7,6 @@ in-memory inventory snapshot and the compiled graph, and translates errors once,
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
@@ -15,8 +14,7 @@ from urllib.parse import parse_qs
 
 from ksserver.errors import RocksError
 from ksserver.inventory import hosts, requester
-
-log = logging.getLogger("ksserver.web")
+from ksserver.web.errors import log_refusal
 
 PATHS = frozenset({"/install/sbin/kickstart.cgi", "/install/sbin/public/kickstart.cgi"})
 _MAC_PREFIX = "HTTP_X_RHN_PROVISIONING_MAC_"
@@ -68,9 +66,7 @@ class KickstartEndpoint:
         try:
             status, text = 200, kickstart_text(self.services, environ)
         except RocksError as exc:
-            level = logging.WARNING if exc.status < 500 else logging.ERROR
-            log.log(level, "GET %s from %s: %s %s", environ.get("PATH_INFO"), environ.get("REMOTE_ADDR"),
-                    exc.status, exc)
+            log_refusal(environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), environ.get("REMOTE_ADDR"), exc)
             status, text = exc.status, f"{exc}\n"
         body = text.encode()
         start_response(f"{status} {HTTPStatus(status).phrase}",

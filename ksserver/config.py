@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ksserver.errors import ConfigError
+from ksserver.values import parse_bool
 
 
 def _setting(default: Any, help: str) -> Any:
@@ -74,12 +75,10 @@ def _coerce(name: str, raw: Any) -> Any:
         if isinstance(default, bool):
             if isinstance(raw, bool):
                 return raw
-            word = str(raw).strip().lower()
-            if word in ("1", "true", "yes", "on"):
-                return True
-            if word in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(f"expected true/false, got {raw!r}")
+            parsed = parse_bool(raw)
+            if parsed is None:
+                raise ValueError(f"expected true/false, got {raw!r}")
+            return parsed
         if isinstance(default, int):
             return int(raw)
         if isinstance(default, float):

@@ -7,13 +7,10 @@ from __future__ import annotations
 
 import sys
 
-from sqlalchemy import select
-
 from ksserver.config import load_settings
-from ksserver.db.models import Host
 from ksserver.db.session import Database
-from ksserver.inventory import hosts
 from ksserver.inventory.hosts import HostRequest
+from ksserver.services import Cluster, hosts
 
 DEMO_HOSTS = [
     HostRequest(name="frontend", membership="Frontend", ip="10.1.1.1", mac="52:54:00:00:00:01", cpus=2),
@@ -23,20 +20,15 @@ DEMO_HOSTS = [
 ]
 
 
-def create_demo(db: Database) -> list[str]:
-    added = []
-    with db.session(write=True) as session:
-        for req in DEMO_HOSTS:
-            if session.scalar(select(Host.id).where(Host.name == req.name)) is None:
-                hosts.add_host(session, req)
-                added.append(req.name)
-    return added
+def create_demo(cluster: Cluster) -> list[str]:
+    existing = {h.name for h in hosts.list_hosts(cluster, [])}
+    return [hosts.add_host(cluster, req).name for req in DEMO_HOSTS if req.name not in existing]
 
 
 def main() -> None:
     settings = load_settings()
     db = Database.from_url(settings.effective_database_url)
-    added = create_demo(db)
+    added = create_demo(Cluster(settings, db))
     print("demo cluster: " + (", ".join(added) + " added" if added else "already present"))
     db.dispose()
     sys.stdout.flush()

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ksserver.config import Settings
 from ksserver.db.session import Database
-from ksserver.errors import GraphError, RocksError
+from ksserver.errors import DistError, GraphError
 from ksserver.graph import GraphLibrary, KickstartCompiler
 from ksserver.graph.library import nodes_dir
 from ksserver.inventory.snapshot import InventorySnapshot
@@ -30,10 +30,6 @@ from ksserver.kickstarts import KickstartService
 
 MAX_REPORTED = 20
 OS_TREE_ENTRIES = (".treeinfo", ".discinfo", "BaseOS", "AppStream", "images", "Packages", "repodata", "EFI")
-
-
-class DistError(RocksError):
-    pass
 
 
 @dataclass

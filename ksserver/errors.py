@@ -11,6 +11,11 @@
     ├── TooLarge                    HTTP 413 (a request body beyond its limit)
     ├── ConfigError                 bad settings or config file
     ├── AllocationError             no free IP / slice / MAC left
+    ├── DatabaseError               HTTP 503: no database, not initialised, unreachable
+    ├── DistError                   rocks-dist dist refused to publish (failing hosts, lock held)
+    ├── VMFailure                   a libvirt operation failed (xenvm's VMError, translated once
+    │                               in ksserver.services.vms)
+    ├── FilesNotWritten             the database changed but derived files (PXE) could not follow
     └── GraphError                  HTTP 500; carries path and line of the XML at fault
         └── KickstartInvalid        pykickstart rejected what the graph produced
 
@@ -83,6 +88,24 @@ class ConfigError(RocksError):
 
 class AllocationError(RocksError):
     status = 409
+
+
+class DatabaseError(RocksError):
+    status = 503
+
+
+class DistError(RocksError):
+    pass
+
+
+class VMFailure(RocksError):
+    """A libvirt operation on a VM container failed; the message names the VM and container."""
+
+
+class FilesNotWritten(RocksError):
+    """The database change is committed, but files derived from it (PXE/iPXE) could not be written."""
+
+    status = 500
 
 
 class GraphError(RocksError):

@@ -80,9 +80,10 @@ def hypervisors():
 
 @pytest.fixture
 def rocks(settings: Settings, hypervisors: Hypervisors):
-    def call(*argv: str) -> Result:
+    def call(*argv: str, stdin: str = "") -> Result:
         out, err = io.StringIO(), io.StringIO()
-        code = run(list(argv), settings=settings, out=out, err=err, hypervisor_factory=hypervisors)
+        code = run(list(argv), settings=settings, out=out, err=err, hypervisor_factory=hypervisors,
+                   stdin=io.StringIO(stdin))
         return Result(code, out.getvalue(), err.getvalue())
     return call
 
@@ -97,3 +98,24 @@ def cluster(rocks):
         result = rocks("add", "host", *args)
         assert result.code == 0, result
     return rocks
+
+
+# -- CI runs everything: a skip there means .ci/run failed to install something ---------------------
+
+_SKIPPED: list[str] = []
+
+
+def pytest_runtest_logreport(report):  # type: ignore[no-untyped-def]
+    if report.skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        _SKIPPED.append(f"{report.nodeid}: {reason}")
+
+
+def pytest_sessionfinish(session, exitstatus):  # type: ignore[no-untyped-def]
+    import os
+
+    if os.environ.get("CI") and _SKIPPED and exitstatus == 0:
+        listing = "\n  ".join(_SKIPPED)
+        print(f"\nCI runs every test, but {len(_SKIPPED)} were skipped (.ci/run must install what they "
+              f"need):\n  {listing}")
+        session.exitstatus = 1

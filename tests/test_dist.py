@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ksserver.dist import DistError, dist_lock
+from ksserver.dist import dist_lock
+from ksserver.errors import DistError
 from ksserver.web import create_app
 
 REPO = Path(__file__).resolve().parent.parent

@@ -33,8 +33,11 @@ def render() -> str:
             if cmd.details:
                 parts.append("\n" + cmd.details.strip() + "\n")
             if cmd.params:
-                parts.append("\n| parameter | meaning |\n|---|---|\n")
-                parts.extend(f"| `{k}=` | {v.replace('|', '/')} |\n" for k, v in cmd.params.items())
+                parts.append("\n| parameter | value | meaning |\n|---|---|---|\n")
+                parts.extend(f"| `{k}=` | {p.type.metavar.replace('|', ' or ')} | "
+                             f"{p.help.replace('|', '/')}"
+                             + (f" (default {p.default})" if p.default not in (None, "") else "") + " |\n"
+                             for k, p in cmd.params.items())
     return "".join(parts)
 
 

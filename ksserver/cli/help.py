@@ -25,6 +25,8 @@ def command_help(cmd: Command) -> str:
         lines += ["", cmd.details.strip()]
     if cmd.params:
         lines += ["", "Parameters:"]
-        width = max(len(k) for k in cmd.params) + 1
-        lines += [f"  {(k + '=').ljust(width)}  {v}" for k, v in cmd.params.items()]
+        keys = {k: f"{k}={p.type.metavar}" for k, p in cmd.params.items()}
+        width = max(len(v) for v in keys.values())
+        lines += [f"  {keys[k].ljust(width)}  {p.help}" + (f" (default {p.default})" if p.default not in (None, "")
+                                                           else "") for k, p in cmd.params.items()]
     return "\n".join(lines) + "\n"

@@ -1,15 +1,18 @@
-"""``ksserver serve``: the production kickstart server (gunicorn, threaded workers)."""
+"""``ksserver serve``: the production kickstart server (gunicorn).  Also ``rocks serve``.
+
+Parsed by the same command table as every ``rocks`` command (``--bind X`` is ``bind=X``)."""
 
 from __future__ import annotations
 
-import argparse
 import sys
+from typing import Any
 
-from ksserver.config import load_settings
-from ksserver.errors import RocksError
+from ksserver.cli.context import Context
+from ksserver.cli.registry import INT, Call, Choice, Param, command
+from ksserver.config import Settings, load_settings
 
 
-def _gunicorn_app(settings, bind: str, workers: int, threads: int):  # type: ignore[no-untyped-def]
+def _gunicorn_app(settings: Settings) -> Any:
     from gunicorn.app.base import BaseApplication
 
     from ksserver.web import create_app
@@ -17,8 +20,8 @@ def _gunicorn_app(settings, bind: str, workers: int, threads: int):  # type: ign
     class KsServer(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             # gunicorn silently turns "sync" into "gthread" when threads > 1: keep sync really sync.
-            options = {"bind": bind, "workers": workers,
-                       "threads": threads if settings.worker_class == "gthread" else 1,
+            options = {"bind": settings.bind, "workers": settings.workers,
+                       "threads": settings.threads if settings.worker_class == "gthread" else 1,
                        "worker_class": settings.worker_class,
                        # Installers beyond workers*threads wait in the accept queue instead of
                        # being refused: dracut's curl retries only ~3 times.
@@ -29,33 +32,41 @@ def _gunicorn_app(settings, bind: str, workers: int, threads: int):  # type: ign
             for key, value in options.items():
                 self.cfg.set(key, value)
 
-        def load(self):  # type: ignore[no-untyped-def]
+        def load(self) -> Any:
             return create_app(settings)
 
     return KsServer()
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="ksserver", description="ksserver kickstart server")
-    sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="run the production server for $KSSERVER_ROOT")
-    serve.add_argument("--bind", help="address:port (default from settings, 127.0.0.1:8080)")
-    serve.add_argument("--workers", type=int, help="worker processes (default from settings)")
-    serve.add_argument("--threads", type=int, help="threads per worker, gthread only (default from settings)")
-    serve.add_argument("--worker-class", choices=("sync", "gthread"), help="gunicorn worker class")
-    serve.add_argument("--config", help="TOML config file")
-    args = parser.parse_args(argv)
-    try:
-        settings = load_settings(args.config, bind=args.bind, workers=args.workers, threads=args.threads,
-                                 worker_class=args.worker_class)
-    except RocksError as exc:
-        sys.exit(f"error: {exc}")
-    host = settings.bind
+@command("serve", summary="Run the production kickstart server for $KSSERVER_ROOT (gunicorn).", max_args=0,
+         needs_db=False,
+         params={"bind": Param("address:port (default from settings, 127.0.0.1:8080)"),
+                 "workers": Param("worker processes (default from settings)", INT),
+                 "threads": Param("threads per worker, gthread only (default from settings)", INT),
+                 "worker-class": Param("gunicorn worker class", Choice(("sync", "gthread"))),
+                 "config": Param("TOML config file")},
+         details="Also started as 'ksserver serve --bind ADDR:PORT --workers N'.")
+def serve(ctx: Context, call: Call) -> None:
+    settings = load_settings(call["config"], bind=call["bind"], workers=call["workers"], threads=call["threads"],
+                             worker_class=call["worker-class"]) if call.given else ctx.settings
     shape = f"{settings.workers} {settings.worker_class} workers"
     if settings.worker_class == "gthread":
         shape += f" x {settings.threads} threads"
-    print(f"ksserver serving {settings.root} on http://{host}/install/sbin/kickstart.cgi ({shape})", flush=True)
-    _gunicorn_app(settings, settings.bind, settings.workers, settings.threads).run()
+    ctx.out.write(f"ksserver serving {settings.root} on http://{settings.bind}/install/sbin/kickstart.cgi "
+                  f"({shape})\n")
+    ctx.out.flush()
+    _gunicorn_app(settings).run()
+
+
+def main(argv: list[str] | None = None) -> None:
+    from ksserver.cli import USAGE_ERROR, run
+
+    words = sys.argv[1:] if argv is None else argv
+    if not words or words[0] not in ("serve", "help", "--help", "-h"):
+        sys.stderr.write("usage: ksserver serve [--bind ADDR:PORT] [--workers N] [--threads N] "
+                         "[--worker-class sync|gthread] [--config FILE]\n")
+        sys.exit(USAGE_ERROR)
+    sys.exit(run(["serve", "--help"] if words[0] != "serve" else words))
 
 
 if __name__ == "__main__":

@@ -20,14 +20,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from ksserver.db import changes
-from ksserver.errors import ConfigError, RocksError
+from ksserver.errors import ConfigError, DatabaseError
 
 _WRITE_TXN: contextvars.ContextVar[bool] = contextvars.ContextVar("ksserver_write_txn", default=False)
-
-
-class DatabaseError(RocksError):
-    exit_code = 1
-    status = 503
 
 
 def make_engine(url: str, pooled: bool = True) -> Engine:

@@ -50,6 +50,8 @@ def add_appliance(session: Session, name: str, membership: str | None = None, no
     validate.word("appliance name", name, r"^[a-z0-9][a-z0-9\-]{0,31}$")
     if node:
         validate.word("node", node, r"^[A-Za-z0-9_\-]{1,64}$")
+    validate.word("graph", graph, r"^[A-Za-z0-9_\-]{1,64}$")
+    validate.os_name(os_name)
     if session.scalar(select(Appliance).where(Appliance.name == name)) is not None:
         raise AlreadyExists(f"appliance {name!r} already exists")
     memb_name = membership or name.replace("-", " ").title()

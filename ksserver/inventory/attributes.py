@@ -41,7 +41,7 @@ def set_global_attr(session: Session, attr: str, value: str) -> None:
 
 
 def set_os_attr(session: Session, os_name: str, attr: str, value: str) -> None:
-    validate.word("os", os_name, r"^[a-z0-9_\-]{1,16}$")
+    validate.os_name(os_name)
     _upsert(session, OsAttribute, {"os": os_name}, attr, value)
 
 

@@ -27,7 +27,7 @@ def get_bootaction(session: Session, action: str) -> BootAction:
 
 
 def add_bootaction(session: Session, action: str, kernel: str, ramdisk: str = "", args: str = "") -> BootAction:
-    validate.word("action", action, r"^[A-Za-z0-9 _\-]{1,64}$")
+    validate.action_name(action)
     for name, value in (("kernel", kernel), ("ramdisk", ramdisk), ("args", args)):
         validate.attr_value(name, value)
     row = session.scalar(select(BootAction).where(BootAction.action == action))

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from ksserver.db.models import Host, Interface, Membership
 from ksserver.db.session import allocation_lock
 from ksserver.errors import InvalidArgument
-from ksserver.inventory import appliances, networks, validate
-from ksserver.inventory.hosts import parse_host_name
+from ksserver.inventory import appliances, networks
+from ksserver.inventory.hosts import HostRequest, normalize, parse_host_name
 
 FIELDS = ("name", "membership", "rack", "rank", "cpus", "os", "arch", "ip", "mac", "subnet", "iface")
 MAX_ERRORS = 10
@@ -96,19 +96,19 @@ def add_hosts(session: Session, rows: list[dict[str, str]]) -> int:
 
 
 def _plan(session, row, memberships, names, macs, subnets, used_ips, ranks):  # type: ignore[no-untyped-def]
-    name = row.get("name", "").lower() or None
+    req = normalize(HostRequest.from_row(row))  # the same rules as 'rocks add host'
+    name = req.name
     parsed = parse_host_name(name) if name else None
-    memb_name = row.get("membership") or (parsed[0] if parsed else "")
+    memb_name = req.membership or (parsed[0] if parsed else "")
     if not memb_name:
         raise InvalidArgument("give membership (or a name like compute-0-3)")
     key = memb_name.lower()
     if key not in memberships:
         memberships[key] = appliances.find_membership(session, memb_name)
     membership = memberships[key]
-    rack = validate.integer("rack", row["rack"]) if row.get("rack") else (parsed[1] if parsed else 0)
+    rack = req.rack if req.rack is not None else (parsed[1] if parsed else 0)
     if name:
-        validate.hostname(name)
-        rank = validate.integer("rank", row["rank"]) if row.get("rank") else (parsed[2] if parsed else 0)
+        rank = req.rank if req.rank is not None else (parsed[2] if parsed else 0)
     else:
         slot = (membership.appliance_id, rack)
         if slot not in ranks:
@@ -122,22 +122,17 @@ def _plan(session, row, memberships, names, macs, subnets, used_ips, ranks):  # 
     if name in names:
         raise InvalidArgument(f"host {name} already exists")
     names.add(name)
-    subnet = row.get("subnet") or "private"
-    if subnet not in subnets:
-        raise InvalidArgument(f"unknown network {subnet!r}")
-    mac = validate.mac(row["mac"]) if row.get("mac") else None
-    if mac:
-        if mac in macs:
-            raise InvalidArgument(f"MAC {mac} is already used")
-        macs.add(mac)
-    ip = row.get("ip") or ("auto" if mac else None)
+    if req.subnet not in subnets:
+        raise InvalidArgument(f"unknown network {req.subnet!r}")
+    if req.mac:
+        if req.mac in macs:
+            raise InvalidArgument(f"MAC {req.mac} is already used")
+        macs.add(req.mac)
+    ip = req.ip or ("auto" if req.mac else None)
     if ip and ip != "auto":
-        ip = validate.ipv4(ip)
-        networks.check_ip_in_subnet(ip, subnets[subnet])
-        if ip in used_ips[subnet]:
+        networks.check_ip_in_subnet(ip, subnets[req.subnet])
+        if ip in used_ips[req.subnet]:
             raise InvalidArgument(f"IP {ip} is already used")
-        used_ips[subnet].add(ip)
-    return {"name": name, "membership_id": membership.id, "rack": rack, "rank": rank,
-            "cpus": validate.integer("cpus", row.get("cpus") or 1, 1), "os": row.get("os") or "linux",
-            "arch": row.get("arch") or "x86_64", "ip": ip, "mac": mac, "subnet": subnet,
-            "iface": validate.device(row.get("iface") or "eth0")}
+        used_ips[req.subnet].add(ip)
+    return {"name": name, "membership_id": membership.id, "rack": rack, "rank": rank, "cpus": req.cpus,
+            "os": req.os, "arch": req.arch, "ip": ip, "mac": req.mac, "subnet": req.subnet, "iface": req.iface}

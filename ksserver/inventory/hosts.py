@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -31,6 +31,30 @@ class HostRequest:
     mac: str | None = None
     subnet: str = "private"
     iface: str = "eth0"
+
+    @classmethod
+    def from_row(cls, row: dict[str, str]) -> HostRequest:
+        """A request from one row of a host file (all values text; empty means default)."""
+        def num(key: str) -> int | None:
+            return validate.integer(key, row[key]) if row.get(key) else None
+        return cls(name=row.get("name") or None, membership=row.get("membership") or None, rack=num("rack"),
+                   rank=num("rank"), cpus=1 if not row.get("cpus") else validate.integer("cpus", row["cpus"]), os=row.get("os") or "linux",
+                   arch=row.get("arch") or "x86_64", ip=row.get("ip") or None, mac=row.get("mac") or None,
+                   subnet=row.get("subnet") or "private", iface=row.get("iface") or "eth0")
+
+
+def normalize(req: HostRequest) -> HostRequest:
+    """The one set of rules for a new host, shared by single and bulk add: every field checked and
+    normalised (lower-case name, canonical MAC and IP); membership and allocation come later."""
+    return replace(
+        req, name=validate.hostname(req.name) if req.name else None,
+        rack=None if req.rack is None else validate.integer("rack", req.rack),
+        rank=None if req.rank is None else validate.integer("rank", req.rank),
+        cpus=validate.integer("cpus", req.cpus, 1), os=validate.os_name(req.os), arch=validate.arch(req.arch),
+        mac=validate.mac(req.mac) if req.mac else None,
+        ip=None if not req.ip else ("auto" if req.ip == "auto" else validate.ipv4(req.ip)),
+        subnet=validate.word("network name", req.subnet, r"^[A-Za-z0-9_\-]{1,32}$"),
+        iface=validate.device(req.iface))
 
 
 def get_host(session: Session, name: str) -> Host:
@@ -67,6 +91,7 @@ def _next_rank(session: Session, appliance: Appliance, rack: int) -> int:
 
 def add_host(session: Session, req: HostRequest) -> Host:
     """Add one host (and its primary interface when ip or mac is given), in the caller's transaction."""
+    req = normalize(req)
     parsed = parse_host_name(req.name.lower()) if req.name else None
     if req.membership:
         membership = appliances.find_membership(session, req.membership)
@@ -81,7 +106,7 @@ def add_host(session: Session, req: HostRequest) -> Host:
     rack = req.rack if req.rack is not None else (parsed[1] if parsed else 0)
     allocation_lock(session, f"rank:{appliance.id}:{rack}")
     if req.name:
-        name = validate.hostname(req.name)
+        name = req.name
         rank = req.rank if req.rank is not None else (parsed[2] if parsed else 0)
         if session.scalar(select(Host.id).where(Host.name == name)) is not None:
             raise AlreadyExists(f"host {name!r} already exists")
@@ -93,10 +118,7 @@ def add_host(session: Session, req: HostRequest) -> Host:
                 raise AlreadyExists(f"host {name!r} already exists")
             rank += 1
             name = f"{appliance.name}-{rack}-{rank}"
-    validate.word("os", req.os, r"^[a-z0-9_\-]{1,16}$")
-    validate.word("arch", req.arch, r"^[A-Za-z0-9_\-]{1,32}$")
-    host = Host(name=name, membership_id=membership.id, cpus=validate.integer("cpus", req.cpus, 1),
-                rack=validate.integer("rack", rack), rank=validate.integer("rank", rank),
+    host = Host(name=name, membership_id=membership.id, cpus=req.cpus, rack=rack, rank=rank,
                 os=req.os, arch=req.arch)
     host.membership = membership
     session.add(host)
@@ -124,10 +146,12 @@ def set_host_field(session: Session, host: Host, field: str, value: str) -> None
         host.membership = membership
     elif field in ("cpus", "rack", "rank"):
         setattr(host, field, validate.integer(field, value, 1 if field == "cpus" else 0))
-    elif field in ("arch", "os"):
-        setattr(host, field, validate.word(field, value, r"^[A-Za-z0-9_\-]{1,32}$"))
+    elif field == "arch":
+        host.arch = validate.arch(value)
+    elif field == "os":
+        host.os = validate.os_name(value)
     elif field in ("runaction", "installaction"):
-        setattr(host, field.replace("action", "_action"), validate.word(field, value))
+        setattr(host, field.replace("action", "_action"), validate.action_name(value))
     elif field == "comment":
         host.comment = validate.attr_value("comment", value)[:140]
     else:

@@ -1,4 +1,8 @@
-"""Input checks shared by the inventory functions: one clear message per bad value."""
+"""Input checks: one rule per fact (host name, MAC, IP, OS, arch, ...), one clear message per bad value.
+
+Every path that stores one of these facts (single add, bulk add, set, VM add, installer reports)
+goes through the function here, so two commands can never disagree on what is valid.
+"""
 
 from __future__ import annotations
 
@@ -21,10 +25,18 @@ def hostname(name: str) -> str:
 
 
 def mac(value: str) -> str:
+    """A unicast MAC, normalised to lower-case colon form."""
     value = (value or "").strip()
     if not _MAC_RE.match(value):
         raise InvalidArgument(f"invalid MAC address {value!r}: expected six hex octets like 52:54:00:12:34:56")
     digits = re.sub(r"[:-]", "", value).lower()
+    # The group bit (lowest bit of the first octet) marks broadcast and multicast addresses: no NIC
+    # has one, and DHCP, PXE files and libvirt would all refuse it later.
+    if int(digits[:2], 16) & 1:
+        kind = "broadcast" if digits == "f" * 12 else "multicast"
+        raise InvalidArgument(f"invalid MAC address {value!r}: a {kind} address cannot belong to a NIC")
+    if digits == "0" * 12:
+        raise InvalidArgument(f"invalid MAC address {value!r}: all zeros")
     return ":".join(digits[i:i + 2] for i in range(0, 12, 2))
 
 
@@ -80,12 +92,16 @@ def word(name: str, value: str, pattern: str = r"^[A-Za-z0-9 _\-]{1,64}$") -> st
     return value
 
 
-def boolean(name: str, value: str | bool) -> bool:
-    if isinstance(value, bool):
-        return value
-    low = str(value).strip().lower()
-    if low in ("1", "y", "yes", "true", "on"):
-        return True
-    if low in ("0", "n", "no", "false", "off"):
-        return False
-    raise InvalidArgument(f"{name} must be yes or no, not {value!r}")
+def os_name(value: str) -> str:
+    """An OS name as Rocks used them (linux, sunos): lower-case letters, digits, '_' and '-'."""
+    return word("os", value, r"^[a-z0-9][a-z0-9_\-]{0,15}$")
+
+
+def arch(value: str) -> str:
+    """An architecture as installers report it (x86_64, aarch64, i386)."""
+    return word("arch", value, r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,31}$")
+
+
+def action_name(value: str) -> str:
+    """A boot action name ('install', 'install headless', 'os')."""
+    return word("boot action", value, r"^[A-Za-z0-9][A-Za-z0-9 _\-]{0,63}$")

@@ -14,6 +14,7 @@ from ksserver.db.session import allocation_lock
 from ksserver.errors import AlreadyExists, InvalidArgument, NotFound
 from ksserver.inventory import appliances, attributes, context, interfaces, partitions, validate
 from ksserver.inventory.hosts import HostRequest, add_host, get_host
+from ksserver.values import is_true
 from xenvm.mac import next_mac
 from xenvm.spec import DiskSpec, NicSpec, VMSpec
 
@@ -43,9 +44,9 @@ def container_attrs(session: Session, container: Host) -> dict[str, str]:
 
 
 def hypervisor_kind(attrs: dict[str, str]) -> str:
-    if validate.boolean("xen", attrs.get("xen", "false")):
+    if is_true(attrs.get("xen")):
         return "xen"
-    if validate.boolean("kvm", attrs.get("kvm", "false")):
+    if is_true(attrs.get("kvm")):
         return "kvm"
     raise InvalidArgument(f"host {attrs.get('hostname')} is not a VM container (set its kvm or xen attribute)")
 
@@ -258,3 +259,7 @@ def vm_spec(session: Session, vm: VmNode) -> VMSpec:
                   machine=attrs.get("libvirt_machine") or None,
                   bootloader_args=f"--hostname={vm.host.name}" if vm.virt_type == "para" else None,
                   uuid=host_attrs.get("vm_uuid") or None)
+
+
+def is_vm(session: Session, host: Host) -> bool:
+    return session.scalar(select(VmNode.id).where(VmNode.host_id == host.id)) is not None

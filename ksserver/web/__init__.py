@@ -16,11 +16,15 @@ class Services:
     def __init__(self, settings: Settings, db: Database):
         from ksserver.inventory.snapshot import InventorySnapshot
         from ksserver.kickstarts import KickstartService
+        from ksserver.services import Cluster
+        from ksserver.services.installer import InstallerRuntime
 
         self.settings = settings
         self.db = db
+        self.cluster = Cluster(settings, db)
         self.kickstarts = KickstartService(settings)
         self.snapshot = InventorySnapshot(db)
+        self.installer = InstallerRuntime(db, self.snapshot, self.kickstarts)
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> Flask:

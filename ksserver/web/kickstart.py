@@ -13,7 +13,8 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from ksserver.errors import RocksError
-from ksserver.inventory import hosts, requester
+from ksserver.inventory import requester
+from ksserver.services import installer
 from ksserver.web.errors import log_refusal
 
 PATHS = frozenset({"/install/sbin/kickstart.cgi", "/install/sbin/public/kickstart.cgi"})
@@ -40,17 +41,8 @@ def _first(query: dict[str, list[str]], key: str) -> str | None:
 def kickstart_text(services: Any, environ: dict[str, Any]) -> str:
     query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
     req = describe_request(environ, query, services.settings.trusted_proxies)
-    arch, cpus = requester.validate_install_report(_first(query, "arch"), _first(query, "np"))
-    snap = services.snapshot
-    snap.sync()
-    host = requester.identify(snap, req)
-    if req.preview is None and ((arch is not None and arch != host.arch) or (cpus is not None and cpus != host.cpus)):
-        # Record what the installer told us before generating, so arch-conditional nodes see it (as Rocks did).
-        with services.db.session(write=True) as session:
-            hosts.record_install_report(session, hosts.get_host(session, host.name), arch, cpus)
-        snap.sync(force=True)
-        host = snap.hosts[host.id]
-    return services.kickstarts.render(host.appliance, host.root, snap.attrs(host), host.name, env=req.headers_env)
+    return installer.kickstart(services.installer, req, arch=_first(query, "arch"), np=_first(query, "np"),
+                               record=environ.get("REQUEST_METHOD") != "HEAD")
 
 
 class KickstartEndpoint:

@@ -208,8 +208,10 @@ def test_remove_host_removes_its_rows(cluster):
 def test_set_password(cluster):
     from ksserver.passwords import sha512_crypt
 
-    assert cluster("set", "password", "password=short").code == 1
-    assert cluster("set", "password", "password=correct horse battery").code == 0
+    assert cluster("set", "password", stdin="short\n").code == 1
+    # never on the command line, where /proc/PID/cmdline shows it to every local user
+    assert cluster("set", "password", "password=correct horse battery").code != 0
+    assert cluster("set", "password", stdin="correct horse battery\n").code == 0
     stored = cluster("report", "host", "attr", "compute-0-0", "attr=Kickstart_PrivateRootPassword").out.strip()
     salt = stored.split("$")[2]
     assert stored == sha512_crypt("correct horse battery", salt)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-pytest.importorskip("libvirt")
+pytest.importorskip("libvirt", reason="libvirt-python not installed")
 
 
 @pytest.fixture

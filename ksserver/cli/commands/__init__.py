@@ -1,3 +1,5 @@
 """Importing this package registers every ``rocks`` command (one module per noun)."""
 
-from ksserver.cli.commands import appliances, attrs, boot, dist, graph, hosts, init, interfaces, networks, partitions, vms  # noqa: F401
+from ksserver.cli import serve  # noqa: F401
+from ksserver.cli.commands import (  # noqa: F401
+    appliances, attrs, boot, dist, graph, hosts, init, interfaces, networks, partitions, vms)

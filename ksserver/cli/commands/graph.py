@@ -4,51 +4,26 @@ from __future__ import annotations
 
 import ast
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
-from ksserver.cli.registry import command
-from ksserver.errors import InvalidArgument, RocksError
-from ksserver.inventory import appliances, hosts
+from ksserver.cli.context import Context
+from ksserver.cli.registry import Call, Choice, Param, command
+from ksserver.errors import InvalidArgument
+from ksserver.services import graphs
 
-_FORMAT = {"format": "dot (default) or svg (needs graphviz's dot)"}
-
-
-def _service(ctx):  # type: ignore[no-untyped-def]
-    from ksserver.kickstarts import KickstartService  # the compiler (lxml, pykickstart) only when used
-
-    return KickstartService(ctx.settings)
-
-
-def _render_graph(dot: str, fmt: str) -> str:
-    if fmt == "dot":
-        return dot
-    if fmt != "svg":
-        raise InvalidArgument(f"format must be dot or svg, not {fmt!r}")
-    if shutil.which("dot") is None:
-        raise RocksError("format=svg needs graphviz (apt-get install graphviz)")
-    done = subprocess.run(["dot", "-Tsvg"], input=dot, capture_output=True, text=True, timeout=60)
-    if done.returncode != 0:
-        raise RocksError(f"dot failed: {done.stderr.strip()}")
-    return done.stdout
+_FORMAT = {"format": Param("dot, or svg (needs graphviz's dot)", Choice(("dot", "svg")), "dot")}
 
 
 @command("list", "host", "profile", summary="Print the kickstart that hosts get (validated by pykickstart).",
          args="HOST [HOST...]", min_args=1)
-def list_host_profile(ctx, args, kv):  # type: ignore[no-untyped-def]
-    service = _service(ctx)
-    with ctx.db.session() as session:
-        texts = [service.kickstart_for(session, h) for h in hosts.get_hosts(session, args)]
-    ctx.out.write("\n".join(texts))
+def list_host_profile(ctx: Context, call: Call) -> None:
+    ctx.out.write("\n".join(graphs.host_kickstarts(ctx.cluster, call.args)))
 
 
 @command("list", "host", "xml", summary="Print the traversal-annotated profile XML of a host (for debugging).",
          args="HOST", min_args=1, max_args=1)
-def list_host_xml(ctx, args, kv):  # type: ignore[no-untyped-def]
-    service = _service(ctx)
-    with ctx.db.session() as session:
-        ctx.out.write(service.profile_xml(session, hosts.get_host(session, args[0])))
+def list_host_xml(ctx: Context, call: Call) -> None:
+    ctx.out.write(graphs.host_profile_xml(ctx.cluster, call.args[0]))
 
 
 def _parse_attrs(value: str) -> dict[str, str]:
@@ -77,35 +52,23 @@ def _parse_attrs(value: str) -> dict[str, str]:
     return {str(k): str(v) for k, v in data.items()}
 
 
+
 @command("list", "node", "xml", summary="Print the profile XML of a traversal from any node.", args="NODE",
          min_args=1, max_args=1,
-         params={"attrs": "attributes: JSON, a dict literal, or a file of 'key: value' lines",
-                 "appliance": "take that appliance's attributes as well"})
-def list_node_xml(ctx, args, kv):  # type: ignore[no-untyped-def]
-    service = _service(ctx)
-    extra = _parse_attrs(kv["attrs"]) if "attrs" in kv else {}
-    with ctx.db.session() as session:
-        attrs = service.node_attrs(session, kv.get("appliance"), extra)
-    ctx.out.write(service.compiler().profile_xml(args[0], attrs))
+         params={"attrs": Param("attributes: JSON, a dict literal, or a file of 'key: value' lines"),
+                 "appliance": Param("take that appliance's attributes as well")})
+def list_node_xml(ctx: Context, call: Call) -> None:
+    extra = _parse_attrs(call["attrs"]) if call.has("attrs") else {}
+    ctx.out.write(graphs.node_profile_xml(ctx.cluster, call.args[0], call["appliance"], extra))
 
 
 @command("list", "host", "graph", summary="Print the kickstart graph a host traverses (Graphviz).", args="HOST",
          min_args=1, max_args=1, params=_FORMAT)
-def list_host_graph(ctx, args, kv):  # type: ignore[no-untyped-def]
-    service = _service(ctx)
-    with ctx.db.session() as session:
-        dot = service.graph_dot(session, hosts.get_host(session, args[0]))
-    ctx.out.write(_render_graph(dot, kv.get("format", "dot")))
+def list_host_graph(ctx: Context, call: Call) -> None:
+    ctx.out.write(graphs.host_graph(ctx.cluster, call.args[0], call["format"]))
 
 
 @command("list", "appliance", "graph", summary="Print the kickstart graph of an appliance (Graphviz).",
          args="APPLIANCE", min_args=1, max_args=1, params=_FORMAT)
-def list_appliance_graph(ctx, args, kv):  # type: ignore[no-untyped-def]
-    service = _service(ctx)
-    with ctx.db.session() as session:
-        app = appliances.get_appliance(session, args[0])
-        if not app.node:
-            raise InvalidArgument(f"appliance {app.name} is not kickstartable (no root node)")
-        attrs = service.node_attrs(session, app.name)
-        root = app.node
-    ctx.out.write(_render_graph(service.compiler().graph_dot(root, attrs), kv.get("format", "dot")))
+def list_appliance_graph(ctx: Context, call: Call) -> None:
+    ctx.out.write(graphs.appliance_graph(ctx.cluster, call.args[0], call["format"]))

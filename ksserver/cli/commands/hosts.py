@@ -2,101 +2,82 @@
 
 from __future__ import annotations
 
+from ksserver.cli.context import Context
 from ksserver.cli.output import emit
-from ksserver.cli.registry import command
+from ksserver.cli.registry import BOOL, INT, Call, Param, command
 from ksserver.errors import InvalidArgument
-from ksserver.inventory import boot, bulk, hosts, validate
 from ksserver.inventory.hosts import HostRequest
-from ksserver.pxe import remove_boot_files
+from ksserver.services import hosts
 
 
 @command("add", "host", summary="Add a host; ip=/mac= also create its primary interface.",
          args="[NAME]", max_args=1,
-         params={"membership": "membership or appliance name (inferred from NAME like compute-0-3)",
-                 "rack": "rack number (default from NAME, else 0)",
-                 "rank": "rank in the rack (default from NAME, else next free)",
-                 "cpus": "number of CPUs (default 1)", "os": "os (default linux)",
-                 "arch": "architecture (default x86_64)",
-                 "ip": "IP of the primary interface, or auto (next free, walking down from broadcast)",
-                 "mac": "MAC of the primary interface", "subnet": "network of the interface (default private)",
-                 "iface": "device of the primary interface (default eth0)",
-                 "file": "add many hosts from a CSV file (header row of these parameter names) or a JSON list"},
+         params={"membership": Param("membership or appliance name (inferred from NAME like compute-0-3)"),
+                 "rack": Param("rack number (default from NAME, else 0)", INT),
+                 "rank": Param("rank in the rack (default from NAME, else next free)", INT),
+                 "cpus": Param("number of CPUs", INT, 1), "os": Param("os", default="linux"),
+                 "arch": Param("architecture", default="x86_64"),
+                 "ip": Param("IP of the primary interface, or auto (next free, walking down from broadcast)"),
+                 "mac": Param("MAC of the primary interface"),
+                 "subnet": Param("network of the interface", default="private"),
+                 "iface": Param("device of the primary interface", default="eth0"),
+                 "file": Param("add many hosts from a CSV file (header row of these parameter names) or a "
+                               "JSON list")},
          details="Without NAME, the name is APPLIANCE-RACK-RANK with the next free rank in the rack.\n"
                  "With mac= but no ip=, the next free IP of the subnet is allocated.\n"
-                 "With file=, every row is checked first and either all hosts are added or none.")
-def add_host(ctx, args, kv):  # type: ignore[no-untyped-def]
-    if "file" in kv:
-        if args or len(kv) > 1:
+                 "With file=, every row is checked by the same rules as a single add, and either all hosts "
+                 "are added or none.")
+def add_host(ctx: Context, call: Call) -> None:
+    if call.has("file"):
+        if call.args or len(call.given) > 1:
             raise InvalidArgument("file= cannot be combined with other arguments")
-        rows = bulk.read_host_file(kv["file"])
-        with ctx.db.session(write=True) as session:
-            count = bulk.add_hosts(session, rows)
+        count = hosts.add_hosts_from_file(ctx.cluster, call["file"])
         ctx.out.write(f"added {count} hosts\n")
         return
-    req = HostRequest(
-        name=args[0] if args else None, membership=kv.get("membership"),
-        rack=validate.integer("rack", kv["rack"]) if "rack" in kv else None,
-        rank=validate.integer("rank", kv["rank"]) if "rank" in kv else None,
-        cpus=validate.integer("cpus", kv.get("cpus", 1), 1), os=kv.get("os", "linux"),
-        arch=kv.get("arch", "x86_64"), ip=kv.get("ip"), mac=kv.get("mac"),
-        subnet=kv.get("subnet", "private"), iface=kv.get("iface", "eth0"))
-    with ctx.db.session(write=True) as session:
-        host = hosts.add_host(session, req)
-        ip = host.interfaces[0].ip if host.interfaces else None
-        ctx.out.write(f"added host {host.name}" + (f" ({ip})" if ip else "") + "\n")
+    req = HostRequest(name=call.args[0] if call.args else None, membership=call["membership"], rack=call["rack"],
+                      rank=call["rank"], cpus=call["cpus"], os=call["os"], arch=call["arch"], ip=call["ip"],
+                      mac=call["mac"], subnet=call["subnet"], iface=call["iface"])
+    added = hosts.add_host(ctx.cluster, req)
+    ctx.out.write(f"added host {added.name}" + (f" ({added.ip})" if added.ip else "") + "\n")
 
 
 @command("list", "host", summary="List hosts.", args="[HOST...]", output=True)
-def list_host(ctx, args, kv):  # type: ignore[no-untyped-def]
-    with ctx.db.session() as session:
-        rows = [(h.name, h.membership.name, h.cpus, h.rack, h.rank, h.arch, h.os, h.run_action,
-                 h.install_action) for h in hosts.get_hosts(session, args)]
-    emit(ctx.out, kv.get("output-format"),
+def list_host(ctx: Context, call: Call) -> None:
+    rows = [(h.name, h.membership, h.cpus, h.rack, h.rank, h.arch, h.os, h.run_action, h.install_action)
+            for h in hosts.list_hosts(ctx.cluster, call.args)]
+    emit(ctx.out, call["output-format"],
          ["HOST", "MEMBERSHIP", "CPUS", "RACK", "RANK", "ARCH", "OS", "RUNACTION", "INSTALLACTION"], rows)
 
 
 @command("remove", "host", summary="Remove hosts with their interfaces, attributes, partitions and VM rows.",
          args="HOST [HOST...]", min_args=1,
-         params={"purge": "for VMs: yes also deletes their disk images (default: kept)"},
+         params={"purge": Param("for VMs: also delete their disk images", BOOL, False),
+                 "force": Param("for VMs: forget them even when their container cannot be reached or refuses; "
+                                "what was left behind is reported", BOOL, False)},
          details="A VM is removed as by 'rocks remove host vm' (its stopped domain is undefined first).")
-def remove_host(ctx, args, kv):  # type: ignore[no-untyped-def]
-    from ksserver.vmops import VmOps, is_vm
-
-    purge = validate.boolean("purge", kv.get("purge", "no"))
-    with ctx.db.session() as session:
-        # Every name must exist before anything is removed; their PXE files go once they are gone.
-        entries = {h.name: boot.current_entry(session, h) for h in hosts.get_hosts(session, args)}
-    for name in args:
-        if is_vm(ctx.db, name):
-            ops = VmOps(ctx.db, ctx.hypervisor_factory, ctx.settings.tftp_dir)
-            try:
-                ops.remove(name, purge=purge)
-            finally:
-                ops.close()
-        else:
-            with ctx.db.session(write=True) as session:
-                hosts.remove_host(session, hosts.get_host(session, name))
-        if entries[name] is not None:
-            remove_boot_files(ctx.settings.tftp_dir, entries[name])
-    ctx.out.write(f"removed {', '.join(args)}\n")
+def remove_host(ctx: Context, call: Call) -> None:
+    notes = hosts.remove_hosts(ctx.cluster, call.args, purge=call["purge"], force=call["force"])
+    for note in notes:
+        ctx.err.write(f"warning: {note}\n")
+    ctx.out.write(f"removed {', '.join(call.args)}\n")
 
 
 def _set_field(field: str, summary: str) -> None:
     @command("set", "host", field, summary=summary, args=f"HOST [HOST...] {field.upper()}", min_args=1,
-             params={field: f"the new {field} (instead of the last argument)"})
-    def set_field(ctx, args, kv):  # type: ignore[no-untyped-def]
-        names, value = (args, kv[field]) if field in kv else (args[:-1], args[-1] if args else None)
-        if value is None or not names:
+             params={field: Param(f"the new {field} (instead of the last argument)")})
+    def set_field(ctx: Context, call: Call) -> None:
+        names, value = (call.args, call[field]) if call.has(field) else (call.args[:-1], call.args[-1])
+        if not names:
             raise InvalidArgument(f"usage: rocks set host {field} HOST [HOST...] {field.upper()}")
-        with ctx.db.session(write=True) as session:
-            for host in hosts.get_hosts(session, names):
-                hosts.set_host_field(session, host, field, value)
+        hosts.set_hosts_field(ctx.cluster, names, field, value)
 
 
 for _field, _summary in [("cpus", "Set the number of CPUs of hosts."), ("rack", "Set the rack of hosts."),
                          ("rank", "Set the rank of hosts."), ("membership", "Move hosts to another membership."),
                          ("arch", "Set the architecture of hosts."), ("os", "Set the os of hosts."),
-                         ("runaction", "Set the boot action used when hosts boot their os."),
-                         ("installaction", "Set the boot action used when hosts install."),
+                         ("runaction", "Set the boot action used when hosts boot their os (rewrites their "
+                                       "PXE files)."),
+                         ("installaction", "Set the boot action used when hosts install (rewrites their "
+                                           "PXE files)."),
                          ("comment", "Set a free-text comment on hosts.")]:
     _set_field(_field, _summary)

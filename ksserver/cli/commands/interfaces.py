@@ -2,72 +2,61 @@
 
 from __future__ import annotations
 
+from ksserver.cli.context import Context
 from ksserver.cli.output import emit
-from ksserver.cli.registry import command
+from ksserver.cli.registry import Call, Param, command
 from ksserver.errors import InvalidArgument
-from ksserver.inventory import boot, hosts, interfaces, validate
-from ksserver.pxe import remove_boot_files, write_boot_files
+from ksserver.services import interfaces
+from ksserver.services.interfaces import InterfaceRequest
+
+_IFACE = Param("device name (instead of IFACE)")
 
 
 @command("add", "host", "interface", summary="Add a network interface to a host.", args="HOST IFACE",
          min_args=1, max_args=2,
-         params={"iface": "device name (instead of IFACE)", "mac": "MAC address", "ip": "IP address or auto",
-                 "subnet": "network name (default private)", "name": "DNS name on that network (default host name)",
-                 "module": "driver module", "vlan": "VLAN id"})
-def add_host_interface(ctx, args, kv):  # type: ignore[no-untyped-def]
-    device = kv.get("iface") or (args[1] if len(args) > 1 else None)
+         params={"iface": _IFACE, "mac": Param("MAC address"), "ip": Param("IP address or auto"),
+                 "subnet": Param("network name", default="private"),
+                 "name": Param("DNS name on that network (default host name)"), "module": Param("driver module"),
+                 "vlan": Param("VLAN id")})
+def add_host_interface(ctx: Context, call: Call) -> None:
+    device = call.arg_or("iface", 1)
     if not device:
         raise InvalidArgument("usage: rocks add host interface HOST IFACE [mac=] [ip=] [subnet=]")
-    vlan = validate.integer("vlan", kv["vlan"], 0, 4094) if "vlan" in kv else None
-    with ctx.db.session(write=True) as session:
-        host = hosts.get_host(session, args[0])
-        interfaces.add_interface(session, host, device, mac=kv.get("mac"), ip=kv.get("ip"),
-                                 subnet=kv.get("subnet", "private"), name=kv.get("name"),
-                                 module=kv.get("module"), vlan=vlan)
+    interfaces.add_interface(ctx.cluster, InterfaceRequest(
+        host=call.args[0], device=device, mac=call["mac"], ip=call["ip"], subnet=call["subnet"],
+        name=call["name"], module=call["module"], vlan=call["vlan"]))
 
 
 @command("list", "host", "interface", summary="List the interfaces of hosts.", args="[HOST...]", output=True)
-def list_host_interface(ctx, args, kv):  # type: ignore[no-untyped-def]
-    with ctx.db.session() as session:
-        rows = [(i.host.name, i.subnet.name if i.subnet else None, i.device, i.mac, i.ip,
-                 i.subnet.netmask if i.subnet else None, i.module, i.name, i.vlan)
-                for i in interfaces.list_interfaces(session, hosts.get_hosts(session, args))]
-    emit(ctx.out, kv.get("output-format"),
+def list_host_interface(ctx: Context, call: Call) -> None:
+    rows = [(i.host, i.subnet, i.device, i.mac, i.ip, i.netmask, i.module, i.name, i.vlan)
+            for i in interfaces.list_interfaces(ctx.cluster, call.args)]
+    emit(ctx.out, call["output-format"],
          ["HOST", "SUBNET", "IFACE", "MAC", "IP", "NETMASK", "MODULE", "NAME", "VLAN"], rows)
 
 
-@command("remove", "host", "interface", summary="Remove an interface from a host.", args="HOST IFACE",
-         min_args=1, max_args=2, params={"iface": "device name (instead of IFACE)"})
-def remove_host_interface(ctx, args, kv):  # type: ignore[no-untyped-def]
-    device = kv.get("iface") or (args[1] if len(args) > 1 else None)
+@command("remove", "host", "interface", summary="Remove an interface from a host (and the PXE files named "
+                                                "after it).", args="HOST IFACE", min_args=1, max_args=2,
+         params={"iface": _IFACE})
+def remove_host_interface(ctx: Context, call: Call) -> None:
+    device = call.arg_or("iface", 1)
     if not device:
         raise InvalidArgument("usage: rocks remove host interface HOST IFACE")
-    with ctx.db.session(write=True) as session:
-        interfaces.remove_interface(session, hosts.get_host(session, args[0]), device)
+    interfaces.remove_interface(ctx.cluster, call.args[0], device)
 
 
 def _set_iface_field(field: str, summary: str) -> None:
     @command("set", "host", "interface", field, summary=summary, args=f"HOST IFACE {field.upper()}",
              min_args=1, max_args=3,
-             params={"iface": "device name (instead of IFACE)", field: f"new {field} (instead of the last argument)"})
-    def set_field(ctx, args, kv):  # type: ignore[no-untyped-def]
-        rest = list(args)
-        value = kv.get(field) or (rest.pop() if len(rest) == 3 or (len(rest) == 2 and "iface" in kv) else None)
-        device = kv.get("iface") or (rest[1] if len(rest) > 1 else None)
+             params={"iface": _IFACE, field: Param(f"new {field} (instead of the last argument)")})
+    def set_field(ctx: Context, call: Call) -> None:
+        rest = list(call.args)
+        value = call[field] if call.has(field) else (
+            rest.pop() if len(rest) == 3 or (len(rest) == 2 and call.has("iface")) else None)
+        device = call["iface"] if call.has("iface") else (rest[1] if len(rest) > 1 else None)
         if value is None or device is None:
             raise InvalidArgument(f"usage: rocks set host interface {field} HOST IFACE {field.upper()}")
-        with ctx.db.session(write=True) as session:
-            host = hosts.get_host(session, rest[0])
-            before = boot.current_entry(session, host)
-            interfaces.set_interface_field(session, host, device, field, value)
-            session.refresh(host)
-            after = boot.current_entry(session, host)
-        # PXE files are named by IP and MAC: follow the change (Rocks left stale files behind).
-        if before != after:
-            if before is not None:
-                remove_boot_files(ctx.settings.tftp_dir, before)
-            if after is not None:
-                write_boot_files(ctx.settings.tftp_dir, after)
+        interfaces.set_interface_field(ctx.cluster, rest[0], device, field, value)
 
 
 for _f, _s in [("ip", "Set the IP of a host interface (auto = next free)."),

@@ -2,163 +2,124 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from ksserver.cli.context import Context
 from ksserver.cli.output import emit
-from ksserver.cli.registry import command
+from ksserver.cli.registry import BOOL, INT, Call, Param, command
 from ksserver.errors import InvalidArgument
-from ksserver.inventory import validate
-from ksserver.inventory.vms import DEFAULT_DISKSIZE, DEFAULT_MEM, VmRequest
-
-
-def _ops(ctx):  # type: ignore[no-untyped-def]
-    from ksserver.vmops import VmOps  # xenvm and lxml only when a VM command runs
-
-    return VmOps(ctx.db, ctx.hypervisor_factory, ctx.settings.tftp_dir)
+from ksserver.inventory.vms import DEFAULT_DISKSIZE, DEFAULT_MEM
+from ksserver.services import Cluster, vms
+from ksserver.services.vms import VmRequest
 
 
 @command("add", "host", "vm", summary="Add a VM to a VM container (database only; 'rocks create host vm' installs it).",
          args="CONTAINER [MEMBERSHIP]", min_args=1, max_args=2,
-         params={"membership": "membership of the VM, e.g. Compute", "name": "VM host name (default "
-                 "APPLIANCE-RACK-RANK-SLICE of the container)", "ip": "IP (default next free)",
-                 "mac": "first MAC (default next under vm_mac_base_addr/vm_mac_base_addr_mask)",
-                 "mem": f"memory in MB (default {DEFAULT_MEM})", "cpus": "virtual CPUs (default 1)",
-                 "slice": "slice number on the container (default next free)",
-                 "disk": "disk spec TYPE:PATH,DEVICE,MODE (default on the container's largest partition)",
-                 "disksize": f"disk size in GB (default {DEFAULT_DISKSIZE})", "num-macs": "number of NICs (default 1)",
-                 "virt-type": "para (Xen) or hvm (default: para on Xen, hvm on KVM)",
-                 "subnet": "network of eth0 (default private)"})
-def add_host_vm(ctx, args, kv):  # type: ignore[no-untyped-def]
-    membership = kv.get("membership") or (args[1] if len(args) > 1 else None)
+         params={"membership": Param("membership of the VM, e.g. Compute"),
+                 "name": Param("VM host name (default APPLIANCE-RACK-RANK-SLICE of the container)"),
+                 "ip": Param("IP (default next free)"),
+                 "mac": Param("first MAC (default next under vm_mac_base_addr/vm_mac_base_addr_mask)"),
+                 "mem": Param("memory in MB", INT, DEFAULT_MEM), "cpus": Param("virtual CPUs", INT, 1),
+                 "slice": Param("slice number on the container (default next free)", INT),
+                 "disk": Param("disk spec TYPE:PATH,DEVICE,MODE (default on the container's largest partition)"),
+                 "disksize": Param("disk size in GB", INT, DEFAULT_DISKSIZE),
+                 "num-macs": Param("number of NICs", INT, 1),
+                 "virt-type": Param("para (Xen) or hvm (default: para on Xen, hvm on KVM)"),
+                 "subnet": Param("network of eth0", default="private")})
+def add_host_vm(ctx: Context, call: Call) -> None:
+    membership = call.arg_or("membership", 1)
     if not membership:
         raise InvalidArgument("usage: rocks add host vm CONTAINER membership=MEMBERSHIP")
-    req = VmRequest(container=args[0], membership=membership, name=kv.get("name"), ip=kv.get("ip"),
-                    mac=kv.get("mac"), mem=validate.integer("mem", kv.get("mem", DEFAULT_MEM), 64),
-                    cpus=validate.integer("cpus", kv.get("cpus", 1), 1),
-                    slice=validate.integer("slice", kv["slice"]) if "slice" in kv else None,
-                    disk=kv.get("disk"), disksize=validate.integer("disksize", kv.get("disksize", DEFAULT_DISKSIZE), 1),
-                    num_macs=validate.integer("num-macs", kv.get("num-macs", 1), 1, 16),
-                    virt_type=kv.get("virt-type"), subnet=kv.get("subnet", "private"))
-    container, slice_, name = _ops(ctx).add(req)
+    req = VmRequest(container=call.args[0], membership=membership, name=call["name"], ip=call["ip"],
+                    mac=call["mac"], mem=call["mem"], cpus=call["cpus"], slice=call["slice"], disk=call["disk"],
+                    disksize=call["disksize"], num_macs=call["num-macs"], virt_type=call["virt-type"],
+                    subnet=call["subnet"])
+    container, slice_, name = vms.add_vm(ctx.cluster, req)
     ctx.out.write(f'added VM on node "{container}" slice "{slice_}" with vm_name "{name}"\n')
 
 
-def _each(ctx, names, action, verb):  # type: ignore[no-untyped-def]
-    ops = _ops(ctx)
-    try:
-        for name in names:
-            state = action(ops, name)
-            ctx.out.write(f"{verb} VM {name}: {state}\n")
-    finally:
-        ops.close()
+def _each(verb: str, action: Callable[[Cluster, str, Call], str], summary: str, **extra: Param) -> None:
+    done = "stopped" if verb == "stop" else verb + ("d" if verb.endswith("e") else "ed")
+
+    @command(verb, "host", "vm", summary=summary, args="VM [VM...]", min_args=1, params=extra)
+    def each(ctx: Context, call: Call) -> None:
+        for name in call.args:
+            ctx.out.write(f"{done} VM {name}: {action(ctx.cluster, name, call)}\n")
 
 
-@command("create", "host", "vm", summary="Install VMs: set boot action install, define the domain on its "
-                                          "container and start it (it PXE-boots against this server).",
-         args="VM [VM...]", min_args=1)
-def create_host_vm(ctx, args, kv):  # type: ignore[no-untyped-def]
-    _each(ctx, args, lambda ops, n: ops.create(n), "created")
-
-
-@command("start", "host", "vm", summary="Boot VMs (redefining a domain whose definition drifted from the database).",
-         args="VM [VM...]", min_args=1)
-def start_host_vm(ctx, args, kv):  # type: ignore[no-untyped-def]
-    _each(ctx, args, lambda ops, n: ops.start(n), "started")
-
-
-@command("stop", "host", "vm", summary="Power VMs off at once (pulls the power cord).", args="VM [VM...]", min_args=1)
-def stop_host_vm(ctx, args, kv):  # type: ignore[no-untyped-def]
-    _each(ctx, args, lambda ops, n: ops.simple(n, "stop"), "stopped")
-
-
-@command("pause", "host", "vm", summary="Pause VMs (they stay in memory).", args="VM [VM...]", min_args=1)
-def pause_host_vm(ctx, args, kv):  # type: ignore[no-untyped-def]
-    _each(ctx, args, lambda ops, n: ops.simple(n, "pause"), "paused")
-
-
-@command("resume", "host", "vm", summary="Resume paused VMs.", args="VM [VM...]", min_args=1)
-def resume_host_vm(ctx, args, kv):  # type: ignore[no-untyped-def]
-    _each(ctx, args, lambda ops, n: ops.simple(n, "resume"), "resumed")
-
-
-@command("save", "host", "vm", summary="Save VMs' memory to a file on their container, releasing memory and CPU.",
-         args="VM [VM...]", min_args=1, params={"file": "state file (default <disk dir>/<vm>.saved)"})
-def save_host_vm(ctx, args, kv):  # type: ignore[no-untyped-def]
-    _each(ctx, args, lambda ops, n: ops.save(n, kv.get("file")), "saved")
-
-
-@command("restore", "host", "vm", summary="Restore saved VMs.", args="VM [VM...]", min_args=1,
-         params={"file": "state file (default <disk dir>/<vm>.saved)"})
-def restore_host_vm(ctx, args, kv):  # type: ignore[no-untyped-def]
-    _each(ctx, args, lambda ops, n: ops.restore(n, kv.get("file")), "restored")
+_STATE_FILE = Param("state file (default <disk dir>/<vm>.saved)")
+_each("create", lambda c, n, _: vms.create_vm(c, n), "Install VMs: set boot action install, define the domain on "
+      "its container and start it (it PXE-boots against this server).")
+_each("start", lambda c, n, _: vms.start_vm(c, n), "Boot VMs (redefining a domain whose definition drifted from "
+      "the database).")
+_each("stop", lambda c, n, _: vms.vm_power(c, n, "stop"), "Power VMs off at once (pulls the power cord).")
+_each("pause", lambda c, n, _: vms.vm_power(c, n, "pause"), "Pause VMs (they stay in memory).")
+_each("resume", lambda c, n, _: vms.vm_power(c, n, "resume"), "Resume paused VMs.")
+_each("save", lambda c, n, call: vms.save_vm(c, n, call["file"]), "Save VMs' memory to a file on their "
+      "container, releasing memory and CPU.", file=_STATE_FILE)
+_each("restore", lambda c, n, call: vms.restore_vm(c, n, call["file"]), "Restore saved VMs.", file=_STATE_FILE)
 
 
 @command("move", "host", "vm", summary="Move a VM to another container: save, copy disks and state through "
                                         "libvirt, restore there, update the database.",
          args="VM CONTAINER", min_args=2, max_args=2,
          details="A failure at any step leaves the VM restorable on its old container with its disks intact.")
-def move_host_vm(ctx, args, kv):  # type: ignore[no-untyped-def]
-    ops = _ops(ctx)
-    try:
-        state = ops.move(args[0], args[1])
-    finally:
-        ops.close()
-    ctx.out.write(f"moved VM {args[0]} to {args[1]}: {state}\n")
+def move_host_vm(ctx: Context, call: Call) -> None:
+    state = vms.move_vm(ctx.cluster, call.args[0], call.args[1])
+    ctx.out.write(f"moved VM {call.args[0]} to {call.args[1]}: {state}\n")
 
 
 @command("list", "host", "vm", summary="List VMs with their live status from libvirt.",
          args="[VM|CONTAINER...]", output=True,
-         params={"showdisks": "yes: add DISK and DISKSIZE columns", "status": "no: do not ask libvirt"})
-def list_host_vm(ctx, args, kv):  # type: ignore[no-untyped-def]
-    ops = _ops(ctx)
-    try:
-        rows = ops.list(args, live=validate.boolean("status", kv.get("status", "yes")))
-    finally:
-        ops.close()
+         params={"showdisks": Param("add DISK and DISKSIZE columns", BOOL, False),
+                 "status": Param("ask libvirt for the live status", BOOL, True)})
+def list_host_vm(ctx: Context, call: Call) -> None:
+    rows = vms.list_vms(ctx.cluster, call.args, live=call["status"])
     headers = ["VM-HOST", "SLICE", "MEM", "CPUS", "MAC", "HOST", "STATUS"]
-    disks = validate.boolean("showdisks", kv.get("showdisks", "no"))
-    if disks:
+    if call["showdisks"]:
         headers += ["DISK", "DISKSIZE"]
     table = []
     for r in rows:
         line = [r.name, r.slice, r.mem, r.cpus, r.macs[0] if r.macs else "", r.container, r.status]
-        if disks:
+        if call["showdisks"]:
             line += [" ".join(r.disks), " ".join(map(str, r.disksizes))]
         table.append(line)
-    emit(ctx.out, kv.get("output-format"), headers, table)
+    emit(ctx.out, call["output-format"], headers, table)
 
 
 @command("set", "host", "vm", summary="Change a VM's configuration (applied at its next start).", args="VM",
          min_args=1, max_args=1,
-         params={"mem": "memory in MB", "physnode": "container (database only; use move for a running VM)",
-                 "slice": "slice", "virt-type": "para or hvm", "disk": "space-separated disk specs",
-                 "disksize": "space-separated sizes in GB"})
-def set_host_vm(ctx, args, kv):  # type: ignore[no-untyped-def]
-    if not kv:
-        raise InvalidArgument("nothing to set; give mem=, physnode=, slice=, virt-type=, disk= or disksize=")
-    _ops(ctx).set(args[0], mem=kv.get("mem"), physnode=kv.get("physnode"), slice_=kv.get("slice"),
-                  virt_type=kv.get("virt-type"), disk=kv.get("disk"), disksize=kv.get("disksize"))
+         params={"mem": Param("memory in MB"), "physnode": Param("container (database only; use move for a "
+                                                                 "running VM)"),
+                 "slice": Param("slice"), "virt-type": Param("para or hvm"),
+                 "disk": Param("space-separated disk specs"), "disksize": Param("space-separated sizes in GB")})
+def set_host_vm(ctx: Context, call: Call) -> None:
+    vms.set_vm(ctx.cluster, call.args[0], mem=call["mem"], physnode=call["physnode"], slice_=call["slice"],
+               virt_type=call["virt-type"], disk=call["disk"], disksize=call["disksize"])
 
 
 @command("dump", "host", "vm", summary="Print the 'rocks set host vm' commands that recreate VM configurations.",
          args="[VM|CONTAINER...]")
-def dump_host_vm(ctx, args, kv):  # type: ignore[no-untyped-def]
-    ctx.out.write("".join(line + "\n" for line in _ops(ctx).dump(args)))
+def dump_host_vm(ctx: Context, call: Call) -> None:
+    ctx.out.write("".join(line + "\n" for line in vms.dump_vms(ctx.cluster, call.args)))
 
 
 @command("report", "host", "vm", "config", summary="Print the libvirt domain XML of a VM.", args="VM",
          min_args=1, max_args=1)
-def report_host_vm_config(ctx, args, kv):  # type: ignore[no-untyped-def]
-    ctx.out.write(_ops(ctx).config(args[0]))
+def report_host_vm_config(ctx: Context, call: Call) -> None:
+    ctx.out.write(vms.vm_config(ctx.cluster, call.args[0]))
 
 
 @command("remove", "host", "vm", summary="Remove VMs: undefine their stopped domains and forget them; disk "
                                           "images are kept unless purge=yes.",
-         args="VM [VM...]", min_args=1, params={"purge": "yes: also delete the disk images and saved state"})
-def remove_host_vm(ctx, args, kv):  # type: ignore[no-untyped-def]
-    purge = validate.boolean("purge", kv.get("purge", "no"))
-    ops = _ops(ctx)
-    try:
-        for name in args:
-            deleted = ops.remove(name, purge=purge)
-            ctx.out.write(f"removed VM {name}" + (f" (deleted {', '.join(deleted)})" if deleted else "") + "\n")
-    finally:
-        ops.close()
+         args="VM [VM...]", min_args=1,
+         params={"purge": Param("also delete the disk images and saved state", BOOL, False),
+                 "force": Param("forget the VM even when its container cannot be reached or refuses; what was "
+                                "left behind is reported", BOOL, False)})
+def remove_host_vm(ctx: Context, call: Call) -> None:
+    for name in call.args:
+        result = vms.remove_vm(ctx.cluster, name, purge=call["purge"], force=call["force"])
+        for note in result.notes:
+            ctx.err.write(f"warning: {note}\n")
+        deleted = f" (deleted {', '.join(result.deleted)})" if result.deleted else ""
+        ctx.out.write(f"removed VM {name}{deleted}\n")

@@ -1,0 +1,94 @@
+"""Hosts: add one or many, list, change fields, remove (VMs through libvirt first)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ksserver.errors import InvalidArgument
+from ksserver.inventory import bulk, hosts
+from ksserver.inventory import vms as vms_db
+from ksserver.inventory.hosts import HostRequest
+from ksserver.services import Cluster
+from ksserver.services.bootfiles import BootFileChanges
+
+HOST_FIELDS = ("cpus", "rack", "rank", "membership", "arch", "os", "runaction", "installaction", "comment")
+
+
+@dataclass(frozen=True)
+class HostRow:
+    name: str
+    membership: str
+    appliance: str
+    cpus: int
+    rack: int
+    rank: int
+    arch: str
+    os: str
+    run_action: str
+    install_action: str
+    comment: str
+
+
+@dataclass(frozen=True)
+class AddedHost:
+    name: str
+    ip: str | None
+
+
+def add_host(cluster: Cluster, req: HostRequest) -> AddedHost:
+    with cluster.db.session(write=True) as session:
+        host = hosts.add_host(session, req)
+        return AddedHost(host.name, host.interfaces[0].ip if host.interfaces else None)
+
+
+def add_hosts_from_file(cluster: Cluster, path: str | Path) -> int:
+    """Every row checked by the same rules as ``add_host``; all rows are added or none."""
+    rows = bulk.read_host_file(path)
+    with cluster.db.session(write=True) as session:
+        return bulk.add_hosts(session, rows)
+
+
+def list_hosts(cluster: Cluster, names: list[str]) -> list[HostRow]:
+    with cluster.db.session() as session:
+        return [HostRow(h.name, h.membership.name, h.membership.appliance.name, h.cpus, h.rack, h.rank, h.arch,
+                        h.os, h.run_action, h.install_action, h.comment or "")
+                for h in hosts.get_hosts(session, names)]
+
+
+def set_hosts_field(cluster: Cluster, names: list[str], field: str, value: str) -> None:
+    """Set one field on hosts; a changed run/install action rewrites their PXE files."""
+    if field not in HOST_FIELDS:
+        raise InvalidArgument(f"cannot set host field {field!r} (settable: {', '.join(HOST_FIELDS)})")
+    if not names:
+        raise InvalidArgument(f"name the hosts whose {field} to set")
+    files = BootFileChanges()
+    with cluster.db.session(write=True) as session:
+        for host in hosts.get_hosts(session, names):
+            files.track(session, host)
+            hosts.set_host_field(session, host, field, value)
+            files.settle(session, host)
+    files.apply(cluster.settings.tftp_dir)
+
+
+def remove_hosts(cluster: Cluster, names: list[str], purge: bool = False, force: bool = False) -> list[str]:
+    """Remove hosts (a VM as by ``remove_vms``).  Returns notes on what could not be cleaned up."""
+    from ksserver.services import vms
+
+    if not names:
+        raise InvalidArgument("name the hosts to remove")
+    with cluster.db.session() as session:
+        found = [(h.name, vms_db.is_vm(session, h)) for h in hosts.get_hosts(session, names)]  # all must exist
+    notes: list[str] = []
+    for name, is_vm in found:
+        if is_vm:
+            notes += vms.remove_vm(cluster, name, purge=purge, force=force).notes
+            continue
+        files = BootFileChanges()
+        with cluster.db.session(write=True) as session:
+            host = hosts.get_host(session, name)
+            files.track(session, host)
+            hosts.remove_host(session, host)
+            files.gone(host.id)
+        files.apply(cluster.settings.tftp_dir)
+    return notes

@@ -1,0 +1,78 @@
+"""Host interfaces; PXE files are named by the private interface's IP and MAC, so they follow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ksserver.errors import InvalidArgument
+from ksserver.inventory import hosts, interfaces, validate
+from ksserver.services import Cluster
+from ksserver.services.bootfiles import BootFileChanges
+
+IFACE_FIELDS = ("ip", "mac", "subnet", "module", "name", "vlan")
+
+
+@dataclass(frozen=True)
+class InterfaceRequest:
+    host: str
+    device: str
+    mac: str | None = None
+    ip: str | None = None             # an address, or "auto"
+    subnet: str | None = "private"
+    name: str | None = None
+    module: str | None = None
+    vlan: str | int | None = None
+
+
+@dataclass(frozen=True)
+class InterfaceRow:
+    host: str
+    subnet: str | None
+    device: str
+    mac: str | None
+    ip: str | None
+    netmask: str | None
+    module: str | None
+    name: str | None
+    vlan: int | None
+
+
+def add_interface(cluster: Cluster, req: InterfaceRequest) -> None:
+    vlan = None if req.vlan in (None, "") else validate.integer("vlan", req.vlan, 0, 4094)  # type: ignore[arg-type]
+    files = BootFileChanges()
+    with cluster.db.session(write=True) as session:
+        host = hosts.get_host(session, req.host)
+        files.track(session, host)
+        interfaces.add_interface(session, host, req.device, mac=req.mac, ip=req.ip, subnet=req.subnet,
+                                 name=req.name, module=req.module, vlan=vlan)
+        files.settle(session, host)
+    files.apply(cluster.settings.tftp_dir)
+
+
+def remove_interface(cluster: Cluster, host_name: str, device: str) -> None:
+    files = BootFileChanges()
+    with cluster.db.session(write=True) as session:
+        host = hosts.get_host(session, host_name)
+        files.track(session, host)
+        interfaces.remove_interface(session, host, device)
+        files.settle(session, host)
+    files.apply(cluster.settings.tftp_dir)
+
+
+def set_interface_field(cluster: Cluster, host_name: str, device: str, field: str, value: str) -> None:
+    if field not in IFACE_FIELDS:
+        raise InvalidArgument(f"cannot set interface field {field!r} (settable: {', '.join(IFACE_FIELDS)})")
+    files = BootFileChanges()
+    with cluster.db.session(write=True) as session:
+        host = hosts.get_host(session, host_name)
+        files.track(session, host)
+        interfaces.set_interface_field(session, host, device, field, value)
+        files.settle(session, host)
+    files.apply(cluster.settings.tftp_dir)
+
+
+def list_interfaces(cluster: Cluster, host_names: list[str]) -> list[InterfaceRow]:
+    with cluster.db.session() as session:
+        return [InterfaceRow(i.host.name, i.subnet.name if i.subnet else None, i.device, i.mac, i.ip,
+                             i.subnet.netmask if i.subnet else None, i.module, i.name, i.vlan)
+                for i in interfaces.list_interfaces(session, hosts.get_hosts(session, host_names))]

@@ -14,7 +14,8 @@ from ..errors import GraphError
 from .expand import ARG_INTERP, COMMENTABLE, SHELLS, Lowerer, active, interpreter_of, literal, strip_parts
 from .ir import Bad, DebugIR, MainIR, PackageIR, ScriptIR, VarSet
 from .library import GraphLibrary, NodeFile, missing_node
-from .render import RenderContext, Segment, Template, render_parts, slot_value
+from .render import (RenderContext, Segment, Template, UndefinedAttributes, render_parts, slot_value,
+                     undefined)
 from .traverse import merge, reach
 
 SECTION_ORDER = ("comment", "debug", "main", "packages", "pre", "post")
@@ -203,14 +204,18 @@ status=0
 
 
 def reconfigure_text(lib: GraphLibrary, graph: str, root: str, attrs: Mapping[str, str],
-                     evals: bool, run_eval: Callable[..., str] | None) -> str:
+                     evals: bool, run_eval: Callable[..., str] | None,
+                     env: Mapping[str, str] | None = None) -> str:
     """The host's reconfigure-phase scripts as one bash script (empty body if none)."""
     files = traversal(lib, graph, root, attrs)
     asm = _Assembler(attrs, evals, reconfigure=True)
     for nf in files:
         asm.node_file(nf)
     low = asm.low
-    ctx = RenderContext([slot_value(slot, attrs) for slot in low.slots], attrs, None, run_eval)
+    missing = undefined(low.slots, attrs)
+    if missing:
+        raise UndefinedAttributes(missing)
+    ctx = RenderContext([slot_value(slot, attrs) for slot in low.slots], attrs, env, run_eval)
     texts = [render_parts(seg.parts, ctx) for seg in asm.sections["post"]]
     lines = "".join(texts).splitlines()
     for delim, seg in zip(asm.script_delimiters, asm.sections["post"]):

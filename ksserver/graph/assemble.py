@@ -14,8 +14,7 @@ from ..errors import GraphError
 from .expand import ARG_INTERP, COMMENTABLE, SHELLS, Lowerer, active, interpreter_of, literal, strip_parts
 from .ir import Bad, DebugIR, MainIR, PackageIR, ScriptIR, VarSet
 from .library import GraphLibrary, NodeFile, missing_node
-from .render import (RenderContext, Segment, Template, UndefinedAttributes, render_parts, slot_value,
-                     undefined)
+from .render import RenderContext, Segment, Template, UndefinedAttributes, render_parts, slot_value, undefined
 from .traverse import merge, reach
 
 SECTION_ORDER = ("comment", "debug", "main", "packages", "pre", "post")

@@ -30,7 +30,6 @@ from .nodes import build_node
 from .traverse import order_list
 from .xmlload import XmlDoc, parse_file
 
-
 GRAPH_MODES = ("add", "replace")
 
 

@@ -36,7 +36,7 @@ _ENCODING = re.compile(rb"""\A(?:\xef\xbb\xbf)?\s*<\?xml\b[^>]*?encoding\s*=\s*[
 _PLACEHOLDER = re.compile(MARK + "([\ue100-\uf8ff])" + _PAD + "*")
 _STANDARD = {"amp", "lt", "gt", "quot", "apos"}
 _ATTRS = r"""(?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*"""
-_RAW_CHAR = re.compile(r"&[^;&]*;|.", re.S)
+_RAW_CHAR = re.compile(r"&[^;&]*;|.", re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)

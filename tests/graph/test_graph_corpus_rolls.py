@@ -108,7 +108,7 @@ def test_reconfigure_scripts_of_the_frontend(release, attrs, tmp_path):
     script = KickstartCompiler(lib, evals=False).reconfigure_scripts("server", host)
     assert script.startswith("#!/bin/bash\n") and script.endswith("exit $status\n")
     assert "rocks remove host route" in script
-    assert re.search(r"^# nodes/database-data\.xml:\d+ \((core|base)\)$", script, re.M)
+    assert re.search(r"^# nodes/database-data\.xml:\d+ \((core|base)\)$", script, re.MULTILINE)
     path = tmp_path / "reconfigure.sh"
     path.write_text(script)
     subprocess.run(["bash", "-n", str(path)], check=True)  # well-formed shell

@@ -144,9 +144,9 @@ def test_order_to_a_missing_node_is_ignored_with_a_warning(tree, attrs, compile_
                                       '<order head="b" tail="a"/>')
     text = compile_ks(lib, "a", attrs())
     assert text.index("echo b") < text.index("echo a")
-    assert [w.split(": ", 1)[1] for w in lib.warnings] == [
-        "order b -> ghost: node 'ghost' has no node file (ghost.xml or replace-ghost.xml) in any "
-        "source; ignored"]
+    expected = ("order b -> ghost: node 'ghost' has no node file (ghost.xml or replace-ghost.xml) "
+                "in any source; ignored")
+    assert [w.split(": ", 1)[1] for w in lib.warnings] == [expected]
 
 
 def test_root_with_edges_but_no_file(tree, attrs):

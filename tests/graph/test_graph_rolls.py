@@ -25,13 +25,14 @@ def rolls(write, tmp_path):
           '<graph>\n<edge from="compute" to="monitor-client"/>\n</graph>\n')
     write("rollB/nodes/sched-client.xml", node("<post>echo sched client</post>"))
     write("rollB/nodes/sched-monitor.xml", node("<post>echo sched plugin for the monitor</post>"))
-    write("rollB/graphs/default/sched.xml", "\n".join([
-        "<graph>",
-        '<edge from="compute" to="sched-client"/>',
-        '<edge from="monitor-client" to="sched-monitor"/>',   # into roll A's node
-        '<order head="monitor-client" tail="sched-monitor"/>',
-        '<order head="sched-monitor" tail="sched-client"/>',
-        "</graph>", ""]))
+    write("rollB/graphs/default/sched.xml", """
+        <graph>
+        <edge from="compute" to="sched-client"/>
+        <edge from="monitor-client" to="sched-monitor"/>
+        <order head="monitor-client" tail="sched-monitor"/>
+        <order head="sched-monitor" tail="sched-client"/>
+        </graph>
+        """)  # line 3: the edge into roll A's node
     return tmp_path
 
 

@@ -65,7 +65,8 @@ def test_two_rolls_without_roll_a(rolls, attrs, compile_ks):
 
 
 def test_an_edge_from_an_absent_roll_that_is_reached_is_an_error(rolls, write, attrs):
-    write("rollB/graphs/default/zz-site.xml", '<graph>\n<edge from="sched-client" to="monitor-client"/>\n</graph>\n')
+    write("rollB/graphs/default/zz-site.xml",
+          '<graph>\n<edge from="sched-client" to="monitor-client"/>\n</graph>\n')
     lib = library(rolls, "base", "rollB")
     with pytest.raises(GraphError, match="edge sched-client -> monitor-client: node 'monitor-client'") as e:
         KickstartCompiler(lib).kickstart("compute", attrs())
@@ -86,7 +87,8 @@ def test_replace_mode_drops_earlier_graphs(rolls, write, attrs, compile_ks):
     assert "newbase-compute" in text and "newbase-extra" in text and "echo sched client" in text
     assert "monitor client" not in text
     # an "add" roll after the base keeps everything
-    lib = GraphLibrary.load([*roll_sources(rolls / "base", "base"), *roll_sources(rolls / "newbase", "newbase")])
+    lib = GraphLibrary.load([*roll_sources(rolls / "base", "base"),
+                             *roll_sources(rolls / "newbase", "newbase")])
     assert {p.name for p, _ in lib.graph("default").definition.files} == {"base.xml", "core.xml"}
 
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
-from .assemble import build_template, traversal
+from .assemble import build_template, reconfigure_text, traversal
 from .attrs import lookup
 from .evals import run_eval
 from .library import GraphLibrary, NodeFile
 from .profile import graph_dot, profile_xml
-from .render import Template
+from .render import Template, UndefinedAttribute, undefined
 from .traverse import merge, reach
 
 DEFAULT_KS_VERSION = "RHEL9"
@@ -83,6 +83,29 @@ class KickstartCompiler:
                 self._cache.popitem(last=False)
         return text
 
+    def undefined_attributes(self, root: str, attrs: Mapping[str, str]) -> list[UndefinedAttribute]:
+        """Every ``&name;`` of ``root``'s kickstart that ``attrs`` lacks (none: ``[]``).
+
+        Compiles (traversal and conditions) but neither renders nor validates nor runs evals;
+        other problems (a bad root, an edge to an absent node) raise GraphError as usual.
+        """
+        key = self.cache_key(root, attrs)
+        with self._lock:
+            tpl = self._cache.get(key)
+        if tpl is None:
+            tpl = build_template(self.library, key[1], root, attrs, self.evals, key[5])
+        return undefined(tpl.slots, attrs)
+
+    def reconfigure_scripts(self, root: str, attrs: Mapping[str, str],
+                            env: Mapping[str, str] | None = None) -> str:
+        """The scripts of the reconfigure phase (``phase="reconfigure"``) as one bash script.
+
+        What Rocks 6.2's ``rocks run reconfigure`` ran on the host; the kickstart never holds
+        them unless their phase= also names an install phase (``phase="post,reconfigure"``).
+        """
+        return reconfigure_text(self.library, self._graph(attrs), root, attrs, self.evals,
+                                self._run_eval if self.evals else None, env)
+
     def traversal(self, root: str, attrs: Mapping[str, str]) -> list[NodeFile]:
         """Node files in kickstart order (``NodeFile.describe()`` gives the comment line)."""
         return traversal(self.library, self._graph(attrs), root, attrs)
@@ -103,3 +126,18 @@ class KickstartCompiler:
         order = merge(self.library.graph(graph).order, reached)
         files = {name: self.library.node_files(name) for name in order}
         return graph_dot(graph, root, order, edges, files)
+
+
+def undefined_report(compiler: KickstartCompiler,
+                     hosts: Iterable[tuple[str, str, Mapping[str, str]]]) -> list[str]:
+    """All undefined attributes of a build, once each: for ``rocks-dist dist``.
+
+    ``hosts`` yields (host name, root node, attrs).  Lines are
+    ``path:line: undefined entity &X; (hosts without attribute 'X': a, b)``, sorted.
+    """
+    found: dict[tuple[str, int, str], list[str]] = {}
+    for host, root, attrs in hosts:
+        for missing in compiler.undefined_attributes(root, attrs):
+            found.setdefault((missing.path, missing.line, missing.name), []).append(host)
+    return [f"{path}:{line}: undefined entity &{name}; (hosts without attribute {name!r}: "
+            f"{', '.join(names)})" for (path, line, name), names in sorted(found.items())]

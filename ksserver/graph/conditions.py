@@ -7,18 +7,25 @@ expression language instead and never call ``eval``/``exec``/``compile``:
     or_expr    := and_expr ('or' and_expr)*
     and_expr   := not_expr ('and' not_expr)*
     not_expr   := 'not' not_expr | comparison
-    comparison := primary (('==' | '!=' | '<' | '<=' | '>' | '>=') primary)*
-    primary    := NAME | STRING | NUMBER | 'True' | 'False' | 'None' | '(' expr ')'
+    comparison := primary (compare_op primary)*
+    compare_op := '==' | '!=' | '<' | '<=' | '>' | '>=' | 'is' | 'is' 'not' | 'in' | 'not' 'in'
+    primary    := NAME | STRING | NUMBER | 'True' | 'False' | 'None'
+                | '(' expr ')' | '(' ')' | '(' expr ',' [expr (',' expr)* [',']] ')'
+                | '[' [expr (',' expr)* [',']] ']'
 
 Names are attribute names; their values are coerced as Rocks did: on/true/yes/y -> True,
 off/false/no/n -> False (case-insensitive), integer strings -> int, decimal strings ->
 float, anything else stays a string, and an undefined name is None.  Comparisons chain
-like Python's; an ordering comparison between incompatible types (None < 6) is False.
-Calls, attribute access, subscripts and every other Python construct are syntax errors.
+like Python's; a comparison Python would refuse (None < 6, 'a' in None) is False.
+``a is b`` holds when both have the same type and are equal (so ``x is None`` and
+``x is True`` mean what they mean in Python; identity of other values is not observable).
+Tuples and lists of expressions are values, for ``in``.  Calls, attribute access,
+subscripts, arithmetic, lambdas and every other Python construct are syntax errors.
 """
 
 from __future__ import annotations
 
+import keyword
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -36,12 +43,13 @@ _TOKEN = re.compile(
       | (?P<num>(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?)
       | (?P<str>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
       | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
-      | (?P<op>==|!=|<=|>=|<|>|\(|\))
+      | (?P<op>==|!=|<=|>=|<|>|\(|\)|\[|\]|,)
     """,
     re.VERBOSE,
 )
-_KEYWORDS = {"and", "or", "not"}
+_KEYWORDS = {"and", "or", "not", "is", "in"}
 _CONSTANTS: dict[str, Any] = {"True": True, "False": False, "None": None}
+_ALLOWED_WORDS = _KEYWORDS | set(_CONSTANTS)
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "==": lambda a, b: bool(a == b),
     "!=": lambda a, b: bool(a != b),
@@ -49,6 +57,10 @@ _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "<=": lambda a, b: bool(a <= b),
     ">": lambda a, b: bool(a > b),
     ">=": lambda a, b: bool(a >= b),
+    "is": lambda a, b: type(a) is type(b) and bool(a == b),
+    "is not": lambda a, b: not (type(a) is type(b) and bool(a == b)),
+    "in": lambda a, b: bool(a in b),
+    "not in": lambda a, b: bool(a not in b),
 }
 
 
@@ -83,8 +95,13 @@ def _tokenize(text: str) -> list[tuple[str, str, int]]:
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if m is None:
+            if text[pos] == ".":
+                raise CondSyntaxError("attribute access ('.') is not allowed: cond= is not Python",
+                                      pos + 1)
             raise CondSyntaxError(f"unexpected character {text[pos]!r}", pos + 1)
         kind = m.lastgroup or ""
+        if kind == "name" and keyword.iskeyword(m.group()) and m.group() not in _ALLOWED_WORDS:
+            raise CondSyntaxError(f"{m.group()!r} is not allowed: cond= is not Python", pos + 1)
         if kind != "ws":
             tokens.append((kind, m.group(), pos + 1))
         pos = m.end()
@@ -97,7 +114,7 @@ def _unquote(literal: str) -> str:
 
 
 # AST nodes are tuples: ("name", n) ("const", v) ("not", x) ("and", [..]) ("or", [..])
-# ("cmp", first, [(op, operand), ...]).
+# ("seq", [..]) ("cmp", first, [(op, operand), ...]).
 class _Parser:
     def __init__(self, text: str):
         self.text = text
@@ -126,6 +143,9 @@ class _Parser:
         node = self.or_expr()
         tok = self.peek()
         if tok is not None:
+            after = {"(": "a call", "[": "a subscript"}.get(tok[1]) if tok[0] == "op" else None
+            if after:
+                raise self.error(f"{after} ({tok[1]!r}) is not allowed: cond= is not Python")
             raise self.error(f"unexpected {tok[1]!r}")
         return node
 
@@ -149,16 +169,49 @@ class _Parser:
             return node
         return self.comparison()
 
+    def compare_op(self) -> str | None:
+        """The comparison operator at the current token (consumed), or None."""
+        tok = self.peek()
+        if tok is None:
+            return None
+        kind, value, _col = tok
+        if kind == "op" and value in _COMPARE:
+            self.pos += 1
+            return value
+        if kind != "name" or value not in ("is", "in", "not"):
+            return None
+        nxt = self.tokens[self.pos + 1] if self.pos + 1 < len(self.tokens) else None
+        if value == "not":
+            if nxt is None or nxt[:2] != ("name", "in"):
+                return None  # a bare 'not' here is a syntax error, reported by the caller
+            self.pos += 2
+            return "not in"
+        if value == "is" and nxt is not None and nxt[:2] == ("name", "not"):
+            self.pos += 2
+            return "is not"
+        self.pos += 1
+        return value
+
     def comparison(self) -> tuple:
         first = self.primary()
         rest = []
         while True:
-            tok = self.peek()
-            if tok is None or tok[0] != "op" or tok[1] not in _COMPARE:
+            op = self.compare_op()
+            if op is None:
                 break
-            self.pos += 1
-            rest.append((tok[1], self.primary()))
+            rest.append((op, self.primary()))
         return ("cmp", first, rest) if rest else first
+
+    def sequence(self, close: str, first: tuple | None) -> tuple:
+        """The items of a tuple or list literal up to ``close`` (already past the opener)."""
+        items = [] if first is None else [first]
+        while not self.accept(close):
+            if items and not self.accept(","):
+                raise self.error(f"expected ',' or {close!r}")
+            if self.accept(close):
+                break
+            items.append(self.or_expr())
+        return ("seq", items)
 
     def enter(self) -> None:
         self.depth += 1
@@ -170,13 +223,21 @@ class _Parser:
         if tok is None:
             raise self.error("expression ends too early")
         kind, value, _col = tok
-        if kind == "op" and value == "(":
+        if kind == "op" and value in ("(", "["):
             self.pos += 1
             self.enter()
-            node = self.or_expr()
+            if value == "[":
+                node = self.sequence("]", None)
+            elif self.accept(")"):
+                node = ("seq", [])
+            else:
+                node = self.or_expr()
+                tok = self.peek()
+                if tok is not None and tok[:2] == ("op", ","):
+                    node = self.sequence(")", node)
+                elif not self.accept(")"):
+                    raise self.error("missing ')'")
             self.depth -= 1
-            if not self.accept(")"):
-                raise self.error("missing ')'")
             return node
         if kind == "num":
             self.pos += 1
@@ -198,7 +259,7 @@ def _names(node: tuple, out: set[str]) -> None:
         out.add(node[1])
     elif kind == "not":
         _names(node[1], out)
-    elif kind in ("and", "or"):
+    elif kind in ("and", "or", "seq"):
         for item in node[1]:
             _names(item, out)
     elif kind == "cmp":
@@ -215,6 +276,8 @@ def _eval(node: tuple, attrs: Mapping[str, str]) -> Any:
         return coerce(lookup(attrs, node[1]))
     if kind == "not":
         return not _eval(node[1], attrs)
+    if kind == "seq":
+        return tuple(_eval(item, attrs) for item in node[1])
     if kind == "and":
         value: Any = True
         for item in node[1]:

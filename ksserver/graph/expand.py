@@ -24,7 +24,7 @@ from .xmlload import Ent, parse_text
 
 SHELLS = re.compile(r"(?:ba|da|k|z|mk)?sh\Z")
 COMMENTABLE = re.compile(r"(?:(?:ba|da|k|z|mk)?sh|python[\d.]*|perl[\d.]*|ruby[\d.]*)\Z")
-_ARG_INTERP = re.compile(r"--interpreter(?:=|\s+)(\S+)")
+ARG_INTERP = re.compile(r"--interpreter(?:=|\s+)(\S+)")
 _BLANK_LINES = re.compile(r"\A(?:[ \t]*\n)+")
 
 
@@ -61,7 +61,7 @@ def interpreter_of(interp: list, arg: list) -> str | None:
     if name is None and interp:
         return "?"
     if not name:
-        m = _ARG_INTERP.search(literal(arg) or "")
+        m = ARG_INTERP.search(literal(arg) or "")
         name = m.group(1) if m else None
     return posixpath.basename(name.split()[0]) if name else None
 

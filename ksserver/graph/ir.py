@@ -1,6 +1,7 @@
 """The intermediate form of a node file, built once at load time (see nodes.py).
 
-A node file becomes a list of top-level items (main directives, packages, scripts ...).
+A node file becomes a list of top-level items (main directives, packages, scripts ...) for
+the install phase, and a list of the scripts of the reconfigure phase (``phase=``).
 Text is a tuple of parts: literal strings, attribute references (:class:`Ent`, from
 ``&name;``), ``<var>`` reads and writes, ``<eval>`` and ``<file>`` elements.  Conditions are
 parsed here, so a malformed ``cond`` fails the load; they are evaluated per host later.
@@ -114,6 +115,8 @@ Item = Union[MainIR, PackageIR, ScriptIR, DebugIR, VarSet, Bad]
 
 @dataclass(slots=True)
 class NodeIR:
-    items: list[Item] = field(default_factory=list)
+    items: list[Item] = field(default_factory=list)  # what a kickstart (install phase) gets
+    # Scripts whose phase= includes "reconfigure" (Rocks 6.2: run by `rocks run reconfigure`)
+    reconfigure: list[Item] = field(default_factory=list)
     cond_names: set[str] = field(default_factory=set)
     has_eval: bool = False

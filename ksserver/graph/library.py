@@ -23,20 +23,57 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import GraphError
+from ..errors import GraphError, InvalidArgument
 from .graphs import HEAD, TAIL, GraphDef, read_graph_file
 from .ir import NodeIR
 from .nodes import build_node
 from .traverse import order_list
 from .xmlload import XmlDoc, parse_file
 
+GRAPH_MODES = ("add", "replace")
+
 
 @dataclass(frozen=True)
 class Source:
-    """One folder of node and graph files; ``label`` names it in comments and errors."""
+    """One folder of node and graph files; ``label`` names it in comments and errors.
+
+    ``graphs="add"``: its graph files add to (or, by file name, replace) the earlier
+    sources'; ``graphs="replace"``: the earlier sources' graph files are dropped.
+    """
 
     path: Path
     label: str
+    graphs: str = "add"
+
+    def __post_init__(self) -> None:
+        if self.graphs not in GRAPH_MODES:
+            raise InvalidArgument(f"source {self.label!r}: graphs={self.graphs!r} must be "
+                                  f"'add' or 'replace'")
+
+
+def roll_sources(path: Path, label: str, mode: str = "add", version: str | None = None) -> list[Source]:
+    """The sources of a Rocks roll directory: the roll, then ``include-version/N`` on top.
+
+    ``mode`` is "add" (the roll's graphs add to the earlier sources') or "replace" (they
+    replace them, as a Rocks base roll replaces the stock graph).  ``version`` is the release
+    ("6", "6.2", "7.0"); its major number picks ``include-version/<major>/``, which is
+    layered on top (adding) when it exists.  Nothing is read here but that folder's presence.
+    """
+    out = [Source(Path(path), label, mode)]
+    if version:
+        major = str(version).split(".")[0].strip()
+        layer = Path(path) / "include-version" / major
+        if major and layer.is_dir():
+            out.append(Source(layer, f"{label}/include-version/{major}", "add"))
+    return out
+
+
+def check_roll_dir(path: Path) -> None:
+    """Raise InvalidArgument unless ``path`` looks like a roll (``nodes/`` and ``graphs/``)."""
+    path = Path(path)
+    missing = [sub for sub in ("nodes", "graphs") if not (path / sub).is_dir()]
+    if missing:
+        raise InvalidArgument(f"{path} is not a roll directory: no {' or '.join(s + '/' for s in missing)}")
 
 
 @dataclass(frozen=True)
@@ -70,6 +107,10 @@ class Graph:
     order: list[str]  # topologically sorted order nodes, HEAD/TAIL included
 
 
+def missing_node(name: str) -> str:
+    return f"node {name!r} has no node file ({name}.xml or replace-{name}.xml) in any source"
+
+
 def nodes_dir(source: Path) -> Path:
     sub = source / "nodes"
     return sub if sub.is_dir() else source
@@ -94,8 +135,11 @@ class GraphLibrary:
     """Parsed node files and graphs from an ordered list of :class:`Source` folders."""
 
     def __init__(self, sources: Sequence[Source], files: dict[str, dict[str, NodeFile]],
-                 graphs: dict[str, Graph], watched: list[tuple[Path, tuple[int, int, int] | None]]):
+                 graphs: dict[str, Graph], watched: list[tuple[Path, tuple[int, int, int] | None]],
+                 warnings: Sequence[str] = ()):
         self.sources = tuple(sources)
+        # "file:line: message" for problems that do not stop a load (edges to absent nodes)
+        self.warnings: list[str] = list(dict.fromkeys(warnings))
         self._files = files
         self.graphs = graphs
         self._watched = watched
@@ -130,6 +174,8 @@ class GraphLibrary:
                 found.setdefault(node, {}).setdefault(kind, []).append((path, source))
             gdir = root / "graphs"
             watched.append((gdir, _stat(gdir)))
+            if source.graphs == "replace":
+                graph_files.clear()
             if gdir.is_dir():
                 for sub in sorted(p for p in gdir.iterdir() if p.is_dir()):
                     watched.append((sub, _stat(sub)))
@@ -138,9 +184,10 @@ class GraphLibrary:
                         graph_files.setdefault(sub.name, {})[path.name] = (path, source)
         files = {node: cls._load_node(node, kinds) for node, kinds in found.items()}
         files = {node: kinds for node, kinds in files.items() if kinds}
-        graphs = {name: cls._load_graph(name, entries, files)
+        warnings: list[str] = []
+        graphs = {name: cls._load_graph(name, entries, files, warnings)
                   for name, entries in graph_files.items()}
-        return cls(sources, files, graphs, watched)
+        return cls(sources, files, graphs, watched, warnings)
 
     @staticmethod
     def _load_node(node: str, kinds: dict[str, list[tuple[Path, Source]]]) -> dict[str, NodeFile]:
@@ -164,7 +211,7 @@ class GraphLibrary:
 
     @staticmethod
     def _load_graph(name: str, entries: dict[str, tuple[Path, Source]],
-                    files: dict[str, dict[str, NodeFile]]) -> Graph:
+                    files: dict[str, dict[str, NodeFile]], warnings: list[str]) -> Graph:
         definition = GraphDef(name)
         for fname in sorted(entries):
             path, source = entries[fname]
@@ -175,9 +222,13 @@ class GraphLibrary:
                     raise GraphError(f"{end} is only meaningful in <order>", path=str(e.path),
                                      line=e.line)
                 if end not in files:
-                    raise GraphError(f"edge {e.src} -> {e.dst}: node {end!r} has no node file "
-                                     f"({end}.xml or replace-{end}.xml) in any source",
-                                     path=str(e.path), line=e.line)
+                    warnings.append(f"{e.path}:{e.line}: edge {e.src} -> {e.dst}: {missing_node(end)}"
+                                    f"; ignored unless a compile reaches it")
+        for o in definition.orders:
+            for end in (o.head, o.tail):
+                if end not in (HEAD, TAIL) and end not in files:
+                    warnings.append(f"{o.path}:{o.line}: order {o.head} -> {o.tail}: "
+                                    f"{missing_node(end)}; ignored")
         return Graph(definition, order_list(definition.orders))
 
     # -- queries ----------------------------------------------------------------------------

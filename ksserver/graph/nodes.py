@@ -54,6 +54,10 @@ _INLINE = frozenset({"eval", "var"})
 _VAR_ONLY = frozenset({"var"})
 
 _EVAL_MODES = ("quote", "xml")
+# Rocks 6.2's generator: an element without phase= belongs to the install phases; one whose
+# phase= lists none of them (phase="reconfigure") is left out of the kickstart.
+INSTALL_PHASES = frozenset({"pre", "post"})
+RECONFIGURE = "reconfigure"
 _FILE_MODES = ("create", "append")
 
 
@@ -158,62 +162,77 @@ class NodeBuilder:
                 self.top(el)
         return self.ir
 
-    def add(self, item: Item) -> None:
-        self.ir.items.append(item)
+    def phases(self, el: etree._Element, inherited: frozenset[str] = INSTALL_PHASES) -> frozenset[str]:
+        value = el.get("phase")
+        if value is None:
+            return inherited
+        phases = frozenset(p.strip() for p in value.split(",") if p.strip())
+        if not phases:
+            raise self.error("empty phase=", el)
+        return phases
+
+    def add(self, item: Item, phases: frozenset[str] = INSTALL_PHASES) -> None:
+        if phases & INSTALL_PHASES:
+            self.ir.items.append(item)
+        if RECONFIGURE in phases and isinstance(item, ScriptIR):
+            self.ir.reconfigure.append(item)
 
     def top(self, el: etree._Element) -> None:
         tag = el.tag
         if tag in IGNORED:
             return
+        phases = self.phases(el)
         conds = self.conds(el)
         line = el.sourceline or 0
         if tag == "main":
             for child in el:
                 if isinstance(child.tag, str):
-                    self.main_child(child, conds)
+                    self.main_child(child, conds, phases)
         elif tag in main_tags():
             # Rocks' generator walked the whole document for whitelisted tags, so a
             # directive outside <main> still counted (base-5.0 grub.xml relies on it).
-            self.main_child(el, ())
+            self.main_child(el, (), INSTALL_PHASES)
         elif tag == "package":
-            self.package(el, conds)
+            self.package(el, conds, phases)
         elif tag in ("pre", "post", "configure"):
             kind = "pre" if tag == "pre" else "post"
             self.add(ScriptIR(kind, self.attr(el, "interpreter"), self.attr(el, "arg"),
-                              self.text(el, _BODY), line, conds))
+                              self.text(el, _BODY), line, conds), phases)
         elif tag == "debug":
-            self.add(DebugIR(self.text(el, _VAR_ONLY), line, conds))
+            self.add(DebugIR(self.text(el, _VAR_ONLY), line, conds), phases)
         elif tag == "var":
             var = self.var(el, conds)
             if isinstance(var, VarSet):
-                self.add(var)
+                self.add(var, phases)
         elif tag == "eval":
             self.add(Bad("a top-level <eval> is not supported; put it inside <pre>, <post>, "
-                         "<file> or a <main> directive", line, conds))
+                         "<file> or a <main> directive", line, conds), phases)
         elif tag in UNSUPPORTED:
-            self.add(Bad(UNSUPPORTED[tag].format(tag=tag) + " (unsupported)", line, conds))
+            self.add(Bad(UNSUPPORTED[tag].format(tag=tag) + " (unsupported)", line, conds), phases)
         else:
-            self.add(Bad(f"unknown element <{tag}> in a node file", line, conds))
+            self.add(Bad(f"unknown element <{tag}> in a node file", line, conds), phases)
 
-    def main_child(self, el: etree._Element, inherited: Conds) -> None:
+    def main_child(self, el: etree._Element, inherited: Conds,
+                   inherited_phases: frozenset[str]) -> None:
         tag = el.tag
         conds = self.conds(el, inherited)
+        phases = self.phases(el, inherited_phases)
         if tag == "var":
             var = self.var(el, conds)
             if isinstance(var, VarSet):
-                self.add(var)
+                self.add(var, phases)
             return
         if tag in IGNORED:
             return
         if tag not in main_tags():
             raise self.error(f"unknown <main> directive <{tag}> (not a kickstart command)", el)
-        self.add(MainIR(tag, self.text(el, _INLINE), el.sourceline or 0, conds))
+        self.add(MainIR(tag, self.text(el, _INLINE), el.sourceline or 0, conds), phases)
 
-    def package(self, el: etree._Element, conds: Conds) -> None:
+    def package(self, el: etree._Element, conds: Conds, phases: frozenset[str]) -> None:
         name = self.text(el, _VAR_ONLY)
         self.add(PackageIR(name=name, meta=el.get("type") == "meta",
                            disabled=el.get("disable") is not None,
-                           line=el.sourceline or 0, conds=conds))
+                           line=el.sourceline or 0, conds=conds), phases)
 
 
 def build_node(doc: XmlDoc) -> NodeIR:

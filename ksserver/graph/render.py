@@ -70,6 +70,44 @@ class Segment:
     label: str
 
 
+@dataclass(frozen=True, slots=True)
+class UndefinedAttribute:
+    """An ``&name;`` the host has no attribute for, where it is first used."""
+
+    name: str
+    path: str
+    line: int
+
+    def __str__(self) -> str:
+        return (f"{self.path}:{self.line}: undefined entity &{self.name}; (the host has no "
+                f"attribute {self.name!r})")
+
+
+class UndefinedAttributes(GraphError):
+    """Undefined ``&name;`` references of one kickstart; ``missing`` lists every one of them.
+
+    The message (and ``path``/``line``) is the first one's, as for any GraphError.
+    """
+
+    def __init__(self, missing: list[UndefinedAttribute]):
+        first = missing[0]
+        more = ""
+        if len(missing) > 1:
+            more = f" (and {len(missing) - 1} more: " + ", ".join(m.name for m in missing[1:]) + ")"
+        super().__init__(f"undefined entity &{first.name}; (the host has no attribute "
+                         f"{first.name!r}){more}", path=first.path, line=first.line)
+        self.missing = missing
+
+
+def undefined(slots: list[Slot], attrs: Mapping[str, str]) -> list[UndefinedAttribute]:
+    """The required slots (``&name;``) that ``attrs`` does not define, one per name."""
+    out: dict[str, UndefinedAttribute] = {}
+    for slot in slots:
+        if slot.required and slot.name not in out and lookup(attrs, slot.name) is None:
+            out[slot.name] = UndefinedAttribute(slot.name, slot.path, slot.line)
+    return list(out.values())
+
+
 def slot_value(slot: Slot, attrs: Mapping[str, str]) -> str:
     """The host's value for ``slot``: undefined &name; and control characters are errors."""
     value = attrs.get(slot.name)
@@ -116,7 +154,13 @@ class Template:
 
     # -- values -------------------------------------------------------------------------------
     def values(self, attrs: Mapping[str, str]) -> list[str]:
-        return [slot_value(slot, attrs) for slot in self.slots]
+        try:
+            return [slot_value(slot, attrs) for slot in self.slots]
+        except GraphError:
+            missing = undefined(self.slots, attrs)
+            if missing:  # name them all, not one per attempt
+                raise UndefinedAttributes(missing) from None
+            raise
 
     def needs_check(self, values: list[str]) -> bool:
         if self.dynamic:

@@ -35,6 +35,8 @@ _XML_DECL = re.compile(r"\A(\ufeff)?\s*<\?xml\b[^>]*\?>")
 _ENCODING = re.compile(rb"""\A(?:\xef\xbb\xbf)?\s*<\?xml\b[^>]*?encoding\s*=\s*["']([A-Za-z0-9._\-]+)["']""")
 _PLACEHOLDER = re.compile(MARK + "([\ue100-\uf8ff])" + _PAD + "*")
 _STANDARD = {"amp", "lt", "gt", "quot", "apos"}
+_ATTRS = r"""(?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*"""
+_RAW_CHAR = re.compile(r"&[^;&]*;|.", re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,7 @@ class XmlDoc:
     path: Path
     root: etree._Element
     entities: list[Ent]
+    text: str = ""  # the parsed text (placeholders in), for locating attribute values
 
     def split(self, text: str | None) -> tuple[str | Ent, ...]:
         """``text`` as literal strings and :class:`Ent` references, in order."""
@@ -87,8 +90,32 @@ class XmlDoc:
         try:
             return Condition(**plain)
         except CondSyntaxError as e:
+            at_line, column = self.value_position(el, "cond", e.column)
             raise GraphError(f"bad cond={plain['cond']!r}: {e} (at character {e.column})",
-                             path=str(self.path), line=line) from None
+                             path=str(self.path), line=at_line or line, column=column) from None
+
+    def value_position(self, el: etree._Element, attr: str, index: int) -> tuple[int, int | None]:
+        """File line and column of character ``index`` (1-based) of ``el``'s ``attr`` value.
+
+        lxml gives an element's line (that of its start tag's ``>``) but no columns, so the
+        start tag is found in the text again; (0, None) if it cannot be found.
+        """
+        tag = re.escape(str(el.tag))
+        end_line = el.sourceline or 0
+        for m in re.finditer(rf"<{tag}{_ATTRS}\s*/?>", self.text):
+            if self.text.count("\n", 0, m.end()) + 1 != end_line:
+                continue
+            value = re.search(rf"\s{re.escape(attr)}\s*=\s*(?:\"([^\"]*)\"|'([^']*)')", m.group())
+            if value is None:
+                continue
+            group = 1 if value.group(1) is not None else 2
+            raw_start = m.start() + value.start(group)
+            # each parsed character is one raw character or one &reference;
+            chars = _RAW_CHAR.findall(value.group(group))
+            offset = raw_start + sum(len(c) for c in chars[: max(index - 1, 0)])
+            line = self.text.count("\n", 0, offset) + 1
+            return line, offset - (self.text.rfind("\n", 0, offset) + 1) + 1
+        return 0, None
 
 
 def _decode(raw: bytes, path: Path) -> str:
@@ -160,7 +187,7 @@ def parse_text(text: str, path: Path) -> XmlDoc:
                          line=first.line, column=first.column)
     if root is None:
         raise GraphError("malformed XML: empty document", path=str(path), line=1)
-    return XmlDoc(path=path, root=root, entities=entities)
+    return XmlDoc(path=path, root=root, entities=entities, text=text)
 
 
 def parse_file(path: Path) -> XmlDoc:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from ksserver.graph.conditions import Condition, CondSyntaxError, Expression, coerce
@@ -92,3 +94,79 @@ def test_legacy_lists():
     assert Condition(arch="i386,ia64").evaluate({"Node_Architecture": "ia64"})
     assert not Condition(release="6.1").evaluate({})
     assert not Condition()  # empty: no condition
+
+
+# -- the Python comparison forms Rocks 6.2 / 7.0 files use (issue #10) ----------------------
+@pytest.mark.parametrize("expr, attrs, expected", [
+    # is / is not: base-6.2/nodes/base.xml:467 and friends
+    ("rocks_version_major == 5 and Bootloader is None", {"rocks_version_major": "5"}, True),
+    ("rocks_version_major == 5 and Bootloader is None",
+     {"rocks_version_major": "5", "Bootloader": "grub"}, False),
+    ("Bootloader is not None", {"Bootloader": "grub2"}, True),
+    ("Bootloader is not None", {}, False),
+    ("x11 is True", {"x11": "yes"}, True),
+    ("x11 is True", {"x11": "1"}, False),               # 1 is an int, not True
+    # in / not in, with tuples, lists and strings
+    ("appliance in ('compute', 'login')", {"appliance": "login"}, True),
+    ("appliance in ('compute', 'login')", {"appliance": "nas"}, False),
+    ("appliance not in ['compute', 'login']", {"appliance": "nas"}, True),
+    ("rocks_version_major in (6, 7)", {"rocks_version_major": "7"}, True),
+    ("'gpu' in appliance", {"appliance": "compute-gpu"}, True),
+    ("'gpu' in appliance", {}, False),                   # 'gpu' in None: refused -> False
+    ("'gpu' not in appliance", {}, False),
+    ("appliance in ()", {"appliance": "x"}, False),
+    ("appliance in ('nas',)", {"appliance": "nas"}, True),
+    # chained comparisons, parentheses, literals
+    ("6 <= rocks_version_major < 8", {"rocks_version_major": "7"}, True),
+    ("6 <= rocks_version_major < 8", {"rocks_version_major": "8"}, False),
+    ("not (version >= 7)", {"version": "6.2"}, True),
+    ("(a or b) and (c is None)", {"b": "yes"}, True),
+    ("release == \"7.0\"", {"release": "7.0"}, False),   # coerced to 7.0 the float
+    ("release == 7.0", {"release": "7.0"}, True),
+    ("False is False and None is None", {}, True),
+])
+def test_python_comparison_forms(expr, attrs, expected):
+    assert Expression(expr).evaluate(attrs) is expected
+
+
+@pytest.mark.parametrize("expr, column, message", [
+    ("open('/etc/passwd')", 5, "a call"),
+    ("x11 and os.system('id')", 11, "attribute access"),
+    ("appliance.__class__", 10, "attribute access"),
+    ("attrs['x']", 6, "a subscript"),
+    ("(1, 2)[0]", 7, "a subscript"),
+    ("lambda: 1", 1, "'lambda' is not allowed"),
+    ("x if y else z", 3, "'if' is not allowed"),
+    ("__import__('os')", 11, "a call"),
+    ("x is", 5, "ends too early"),
+    ("x not y", 3, "unexpected 'not'"),
+    ("(1, 2", 6, "expected ',' or ')'"),
+])
+def test_refusals_name_the_column(expr, column, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(CondSyntaxError, match=re.escape(message)) as e:
+        Expression(expr)
+    assert e.value.column == column
+    assert not list(tmp_path.iterdir())
+
+
+def test_bad_cond_in_a_file_names_file_line_and_column(tree):
+    from ksserver.errors import GraphError
+
+    body = ('<kickstart>\n<package>a</package>\n<post\n   arg="--nochroot"  '
+            'cond="rocks_version_major &gt;= 6 and open(\'x\')">\necho\n</post>\n</kickstart>')
+    with pytest.raises(GraphError, match=r"a call \('\('\) is not allowed") as e:
+        tree({"a": body})
+    line = body.splitlines()[3]
+    assert e.value.path.endswith("nodes/a.xml") and e.value.line == 4
+    assert e.value.column == line.index("open(") + len("open(")  # 1-based column of '('
+    assert str(e.value).startswith(f"{e.value.path}:4:{e.value.column}: bad cond=")
+
+
+def test_bad_cond_in_a_graph_file(tree):
+    from ksserver.errors import GraphError
+
+    graph = '<graph>\n  <edge from="a">\n    <to cond="x.y">b</to>\n  </edge>\n</graph>'
+    with pytest.raises(GraphError, match="attribute access") as e:
+        tree({"a": "<package>a</package>", "b": "<package>b</package>"}, graph=graph)
+    assert (e.value.line, e.value.column) == (3, len('    <to cond="x') + 1)

@@ -1,6 +1,6 @@
 """Compatibility with the public Rocks corpus (base 5.0, base 6.1, xen 5.1).
 
-The corpus is read where it lies ($KSSERVER_ROCKS_CORPUS, default /work/shared/rocks-corpus);
+The corpus is read where it lies ($KSSERVER_ROCKS_CORPUS, default ../shared/rocks-corpus);
 it is never copied into the repository.  Evals are off: their bodies call Rocks programs.
 
 Validation: the output of Rocks-era files is checked with the pykickstart syntax of the

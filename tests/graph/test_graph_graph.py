@@ -117,10 +117,42 @@ def test_order_cycle_through_head_and_tail(tree):
         tree(nodes("a"), graph='<order head="TAIL" tail="a"/><order head="a" tail="HEAD"/>')
 
 
-def test_edge_to_a_missing_node(tree):
-    with pytest.raises(GraphError, match=r"node 'ghost' has no node file") as e:
-        tree(nodes("a"), graph='<edge from="a">\n<to>ghost</to>\n</edge>')
-    assert e.value.path.endswith("graphs/default/base.xml") and e.value.line == 3
+def test_edge_to_a_missing_node_is_an_error_when_reached(tree, attrs):
+    lib = tree(nodes("a", "b"), graph='<edge from="b" to="a"/>\n<edge from="a">\n<to>ghost</to>\n</edge>')
+    with pytest.raises(GraphError, match=r"edge a -> ghost: node 'ghost' has no node file") as e:
+        KickstartCompiler(lib).kickstart("b", attrs())
+    assert e.value.path.endswith("graphs/default/base.xml") and e.value.line == 4
+    # the library loaded, and says so once
+    [warning] = lib.warnings
+    assert warning.endswith("graphs/default/base.xml:4: edge a -> ghost: node 'ghost' has no node "
+                            "file (ghost.xml or replace-ghost.xml) in any source; ignored unless "
+                            "a compile reaches it")
+
+
+def test_edge_to_a_missing_node_not_reached(tree, attrs, compile_ks):
+    lib = tree(nodes("a", "b"), graph='<edge from="a" to="b"/><edge from="ghost" to="b"/>'
+                                      '<edge from="a" to="phantom" cond="x11"/>')
+    text = compile_ks(lib, "a", attrs(x11="false"))
+    assert "echo a" in text and "echo b" in text
+    assert len(lib.warnings) == 2 and "'ghost'" in lib.warnings[0] and "'phantom'" in lib.warnings[1]
+    with pytest.raises(GraphError, match="edge a -> phantom"):
+        compile_ks(lib, "a", attrs(x11="true"))
+
+
+def test_order_to_a_missing_node_is_ignored_with_a_warning(tree, attrs, compile_ks):
+    lib = tree(nodes("a", "b"), graph='<edge from="a" to="b"/><order head="b" tail="ghost"/>'
+                                      '<order head="b" tail="a"/>')
+    text = compile_ks(lib, "a", attrs())
+    assert text.index("echo b") < text.index("echo a")
+    expected = ("order b -> ghost: node 'ghost' has no node file (ghost.xml or replace-ghost.xml) "
+                "in any source; ignored")
+    assert [w.split(": ", 1)[1] for w in lib.warnings] == [expected]
+
+
+def test_root_with_edges_but_no_file(tree, attrs):
+    lib = tree(nodes("a"), graph='<edge from="top" to="a"/>')
+    with pytest.raises(GraphError, match=r"root node 'top': node 'top' has no node file"):
+        KickstartCompiler(lib).kickstart("top", attrs())
 
 
 def test_root_without_file_or_edges(tree, attrs):

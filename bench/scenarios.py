@@ -177,3 +177,16 @@ def partition_reports(cluster: BenchCluster, connections: int, duration: float) 
     result.update(hosts_recorded=complete, hosts_expected=expected,
                   lost=max(0, expected - complete - int(result["errors"])))
     return result
+
+
+def library_is_stale(samples: int = 200) -> dict:
+    """Cost of the server's change check on the node/graph library (a few dozen stat() calls)."""
+    from ksserver.graph import GraphLibrary, Source, stock_nodes_dir
+
+    lib = GraphLibrary.load([Source(path=stock_nodes_dir(), label="stock")])
+    times = []
+    for _ in range(samples):
+        t0 = time.perf_counter()
+        lib.is_stale()
+        times.append(time.perf_counter() - t0)
+    return summary(times)

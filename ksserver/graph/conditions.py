@@ -30,10 +30,12 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from ..values import FALSE_WORDS, TRUE_WORDS
 from .attrs import lookup
 
-_TRUE = {"on", "true", "yes", "y"}
-_FALSE = {"off", "false", "no", "n"}
+# The project's one yes/no word list, less the digits: "1" stays the number 1 here, as in Rocks.
+_TRUE = {w for w in TRUE_WORDS if not w.isdigit()}
+_FALSE = {w for w in FALSE_WORDS if not w.isdigit()}
 _INT = re.compile(r"[+-]?\d+\Z")
 _FLOAT = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?\Z")
 _MAX_DEPTH = 50

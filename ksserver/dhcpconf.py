@@ -163,8 +163,8 @@ def render_dnsmasq(hosts: list[DhcpHost], settings: DhcpSettings) -> str:
         tag = f"net{index}"
         router, dns = _net_options(members, settings)
         lines += ["", f"# {network}",
-                  f"dhcp-range=set:{tag},{network.network_address},static,{network.netmask},"
-                  f"{settings.lease_seconds}"]
+                  (f"dhcp-range=set:{tag},{network.network_address},static,{network.netmask},"
+                   f"{settings.lease_seconds}")]
         if router:
             lines.append(f"dhcp-option=tag:{tag},option:router,{router}")
         if dns:
@@ -180,8 +180,8 @@ def render_dnsmasq(hosts: list[DhcpHost], settings: DhcpSettings) -> str:
     for server, ns_tag in next_servers.items():
         lines += [f"dhcp-boot=tag:{ns_tag},tag:!ipxe,tag:efi64,{settings.efi64_boot_file},,{server}",
                   f"dhcp-boot=tag:{ns_tag},tag:!ipxe,tag:efiarm64,{settings.efi_arm64_boot_file},,{server}",
-                  f"dhcp-boot=tag:{ns_tag},tag:!ipxe,tag:!efi64,tag:!efiarm64,{settings.bios_boot_file},,"
-                  f"{server}"]
+                  (f"dhcp-boot=tag:{ns_tag},tag:!ipxe,tag:!efi64,tag:!efiarm64,{settings.bios_boot_file},,"
+                   f"{server}")]
     return "\n".join(lines) + "\n"
 
 

@@ -38,7 +38,8 @@ def _check(target: BootTarget) -> None:
     if not HOST_RE.fullmatch(target.host):
         raise InvalidArgument(f"{where}: not a valid host name")
     if not MAC_RE.fullmatch(target.mac):
-        raise InvalidArgument(f"{where}: MAC {target.mac!r} is not of the form 52:54:00:aa:bb:cc (lower case)")
+        raise InvalidArgument(f"{where}: MAC {target.mac!r} is not of the form 52:54:00:aa:bb:cc "
+                              f"(lower case)")
     if target.action not in ACTIONS:
         raise InvalidArgument(f"{where}: action {target.action!r} is not one of {', '.join(ACTIONS)}")
     for name in ("kernel", "initrd", "args"):

@@ -6,6 +6,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from tests.lifecycle.tools import need
+
 TREEINFO = """[header]
 type = productmd.treeinfo
 version = 1.2
@@ -42,11 +44,13 @@ def make_tree(root: Path, arch: str = "x86_64", pxeboot: bool = True, treeinfo: 
     (root / ".discinfo").write_text("1700000000.0\nRocky Linux 9.4\nx86_64\n")
     packages = root / "BaseOS" / "Packages"
     packages.mkdir(parents=True)
-    subprocess.run(["createrepo_c", "-q", str(root / "BaseOS")], check=True)
+    subprocess.run([need("createrepo_c", "createrepo-c"), "-q", str(root / "BaseOS")], check=True,
+                   capture_output=True)
     return root
 
 
 def make_iso(tree: Path, iso: Path, label: str = "Rocky-9-4-x86_64-dvd") -> Path:
-    subprocess.run(["xorriso", "-as", "mkisofs", "-quiet", "-R", "-J", "-V", label, "-o", str(iso), str(tree)],
+    xorriso = need("xorriso", "xorriso")
+    subprocess.run([xorriso, "-as", "mkisofs", "-quiet", "-R", "-J", "-V", label, "-o", str(iso), str(tree)],
                    check=True, capture_output=True)
     return iso

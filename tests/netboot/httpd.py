@@ -18,6 +18,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Self
 from urllib.parse import unquote, urlsplit
 
 MAX_BODY = 1 << 20
@@ -51,7 +52,7 @@ def _serve(bind: str, port: int, root: Path, log: Path, ready: Path, lifetime: f
                 return target
             return None
 
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_GET(self) -> None:
             self._record(b"")
             target = self._file()
             if target is None:
@@ -59,12 +60,12 @@ def _serve(bind: str, port: int, root: Path, log: Path, ready: Path, lifetime: f
             else:
                 self._reply(200, target.read_bytes())
 
-        def do_HEAD(self) -> None:  # noqa: N802
+        def do_HEAD(self) -> None:
             self._record(b"")
             target = self._file()
             self._reply(200 if target else 404, target.read_bytes() if target else b"", send_body=False)
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             length = min(int(self.headers.get("Content-Length") or 0), MAX_BODY)
             self._record(self.rfile.read(length))
             self._reply(200, b"ok\n")
@@ -129,7 +130,7 @@ class RecordingServer:
                 self.process.kill()
                 self.process.wait()
 
-    def __enter__(self) -> RecordingServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -79,13 +79,17 @@ class KernelKit:
 
 
 def _resolve_kernel_package() -> str:
-    out = subprocess.run(["apt-cache", "depends", META_PACKAGE], capture_output=True, text=True,
-                         timeout=60).stdout
-    for line in out.splitlines():
-        words = line.split()
-        if len(words) == 2 and words[0] == "Depends:" and words[1].startswith("linux-image-"):
-            return words[1]
-    raise RuntimeError(f"apt-cache depends {META_PACKAGE} names no kernel package (run apt-get update)")
+    # The package name carries the ABI and drifts; the metapackage names the current one.
+    for attempt in range(2):
+        out = subprocess.run(["apt-cache", "depends", META_PACKAGE], check=False, capture_output=True,
+                             text=True, timeout=60).stdout
+        for line in out.splitlines():
+            words = line.split()
+            if len(words) == 2 and words[0] == "Depends:" and words[1].startswith("linux-image-"):
+                return words[1]
+        if attempt == 0:  # a fresh machine may have no package lists yet
+            subprocess.run(["apt-get", "update", "-q"], check=False, capture_output=True, timeout=300)
+    raise RuntimeError(f"apt-cache depends {META_PACKAGE} names no kernel package, even after apt-get update")
 
 
 def kernel_kit() -> KernelKit:

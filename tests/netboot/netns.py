@@ -9,6 +9,7 @@ import secrets
 import signal
 import subprocess
 from pathlib import Path
+from typing import Self
 
 import pytest
 
@@ -31,7 +32,7 @@ class NetNamespace:
     def _ip(self, *args: str) -> None:
         subprocess.run([self.ip, *args], check=True, capture_output=True, timeout=30)
 
-    def __enter__(self) -> NetNamespace:
+    def __enter__(self) -> Self:
         if os.geteuid() != 0:
             pytest.skip("network namespaces need root (CI runs as root)")
         self.ip = need("ip", "iproute2")
@@ -72,12 +73,12 @@ class NetNamespace:
                     process.wait()
         # Anything else still inside (a stray child) dies with the namespace's processes.
         if self.created:
-            pids = subprocess.run([self.ip, "netns", "pids", self.name], capture_output=True, text=True,
-                                  timeout=30).stdout.split()
+            pids = subprocess.run([self.ip, "netns", "pids", self.name], check=False, capture_output=True,
+                                  text=True, timeout=30).stdout.split()
             for pid in pids:
                 try:
                     os.kill(int(pid), signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-            subprocess.run([self.ip, "netns", "del", self.name], capture_output=True, timeout=30)
+            subprocess.run([self.ip, "netns", "del", self.name], check=False, capture_output=True, timeout=30)
             self.created = False

@@ -72,7 +72,8 @@ def test_dhcp_tftp_boot_in_a_namespace(tmp_path: Path, kernel: KernelKit) -> Non
     assert f"sent {info.kernel} to {HOST_IP}" in dhcp                 # TFTP from the imported boot area
     assert f"sent {info.initrd} to {HOST_IP}" in dhcp
     assert [(r["method"], urlsplit(r["path"]).path) for r in requests] == [
-        ("GET", "/install/ipxe"), ("GET", "/install/sbin/kickstart.cgi"), ("POST", "/install/sbin/public/report")]
+        ("GET", "/install/ipxe"), ("GET", "/install/sbin/kickstart.cgi"),
+        ("POST", "/install/sbin/public/report")]
     assert all(r["client"] == HOST_IP for r in requests)                 # the fixed address, from dnsmasq
     assert parse_qs(urlsplit(requests[0]["path"]).query) == {"mac": [MAC]}
     assert requests[1]["headers"]["x-rhn-provisioning-mac-0"] == f"eth0 {MAC}"

@@ -35,3 +35,14 @@ def boolean(name: str, value: str | bool) -> bool:
 def is_true(value: str | bool | None) -> bool:
     """Rocks' truthiness of an attribute value: only a yes-word is true (unset, '' and other text are not)."""
     return parse_bool(value) is True
+
+
+_SECRET_WORDS = ("password", "passwd", "secret", "token", "privatekey", "private_key")
+MASK = "********"
+
+
+def is_secret_attr(name: str) -> bool:
+    """Attributes that hold secrets (the root password hash, keys, tokens): masked in listings unless
+    asked for, never logged, never put into an ``<eval>`` environment."""
+    low = name.lower()
+    return any(word in low for word in _SECRET_WORDS)

@@ -72,6 +72,10 @@ class Subnet(Base):
     mtu: Mapped[int] = mapped_column(Integer, default=1500)
     dnszone: Mapped[str] = mapped_column(String(64), unique=True)
     servedns: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Installers on a provisioning network are believed by their recorded address; elsewhere only a token.
+    provisioning: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Discovery: a MAC header alone identifies a host from an unassigned address here (off by default).
+    discovery: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Interface(Base):
@@ -211,3 +215,13 @@ class InstallToken(Base):
     token_hash: Mapped[str] = mapped_column(String(128), unique=True)
     expires_at: Mapped[float] = mapped_column(default=0.0)  # unix time
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AdminToken(Base):
+    """A credential for admin requests over HTTP (previews); ``rocks init`` makes the first one."""
+
+    __tablename__ = "admin_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    created_at: Mapped[float] = mapped_column(default=0.0)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import os
 import zlib
 from collections.abc import Iterator
+from pathlib import Path
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
@@ -25,10 +27,25 @@ from ksserver.errors import ConfigError, DatabaseError
 _WRITE_TXN: contextvars.ContextVar[bool] = contextvars.ContextVar("ksserver_write_txn", default=False)
 
 
+def secure_sqlite_file(url: str) -> None:
+    """The database holds the root password hash: its file (and SQLite's -wal/-shm, which SQLite creates
+    with the main file's mode) is 0600 from the start, whatever the umask, and its directory 0700."""
+    if not url.startswith("sqlite:///") or url.endswith(":memory:"):
+        return
+    path = Path(url[len("sqlite:///"):])
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if name.exists() and name.stat().st_mode & 0o077:
+            os.chmod(name, 0o600)
+
+
 def make_engine(url: str, pooled: bool = True) -> Engine:
     """``pooled=False`` gives connections that are opened and closed by their holder (NullPool)."""
     try:
         if url.startswith("sqlite"):
+            secure_sqlite_file(url)
             extra = {} if pooled else {"poolclass": NullPool}
             engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **extra)
             _configure_sqlite(engine)

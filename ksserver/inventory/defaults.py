@@ -22,9 +22,9 @@ STOCK_APPLIANCES: list[tuple[str, str, str, bool, dict[str, str]]] = [
 ]
 
 STOCK_SUBNETS = [
-    # name, address, netmask, dnszone, servedns
-    ("private", "10.1.0.0", "255.255.0.0", "local", True),
-    ("public", "192.168.1.0", "255.255.255.0", "example.org", False),
+    # name, address, netmask, dnszone, servedns, provisioning (installers are believed by address there)
+    ("private", "10.1.0.0", "255.255.0.0", "local", True, True),
+    ("public", "192.168.1.0", "255.255.255.0", "example.org", False, False),
 ]
 
 PRIVATE = {"Address": "10.1.1.1", "Hostname": "frontend", "Network": "10.1.0.0", "Netmask": "255.255.0.0",
@@ -91,9 +91,10 @@ def initialize(session: Session) -> dict[str, str]:
         if session.scalar(select(Membership).where(Membership.name == memb_name)) is None:
             session.add(Membership(name=memb_name, appliance_id=app.id, distribution_id=dist.id,
                                    public=public, position=position))
-    for name, address, mask, zone, servedns in STOCK_SUBNETS:
+    for name, address, mask, zone, servedns, provisioning in STOCK_SUBNETS:
         if session.scalar(select(Subnet).where(Subnet.name == name)) is None:
-            session.add(Subnet(name=name, address=address, netmask=mask, dnszone=zone, servedns=servedns))
+            session.add(Subnet(name=name, address=address, netmask=mask, dnszone=zone, servedns=servedns,
+                               provisioning=provisioning))
     existing = set(session.scalars(select(GlobalAttribute.attr)))
     for key, value in STOCK_GLOBALS.items():
         if key not in existing:

@@ -25,8 +25,16 @@ def network_of(subnet: Subnet) -> ipaddress.IPv4Network:
     return ipaddress.IPv4Network(f"{subnet.address}/{subnet.netmask}", strict=False)
 
 
+def _check_no_overlap(session: Session, name: str, net: ipaddress.IPv4Network) -> None:
+    """Two networks sharing addresses would make an address name two hosts: refuse it when created."""
+    for other in list_networks(session):
+        if other.name != name and network_of(other).overlaps(net):
+            raise InvalidArgument(f"network {net} overlaps network {other.name} ({network_of(other)})")
+
+
 def add_network(session: Session, name: str, address: str, mask: str, mtu: int = 1500,
-                dnszone: str | None = None, servedns: bool = False) -> Subnet:
+                dnszone: str | None = None, servedns: bool = False, provisioning: bool = False,
+                discovery: bool = False) -> Subnet:
     validate.word("network name", name, r"^[A-Za-z0-9_\-]{1,32}$")
     address, mask = validate.ipv4(address), validate.netmask(mask)
     net = ipaddress.IPv4Network(f"{address}/{mask}", strict=False)
@@ -35,22 +43,35 @@ def add_network(session: Session, name: str, address: str, mask: str, mtu: int =
                               f"(did you mean {net.network_address}?)")
     if session.scalar(select(Subnet).where(Subnet.name == name)) is not None:
         raise AlreadyExists(f"network {name!r} already exists")
+    _check_no_overlap(session, name, net)
+    if discovery and not provisioning:
+        raise InvalidArgument("discovery mode needs a provisioning network")
     zone = dnszone or name
     if session.scalar(select(Subnet).where(Subnet.dnszone == zone)) is not None:
         raise AlreadyExists(f"DNS zone {zone!r} is already used by another network")
-    subnet = Subnet(name=name, address=address, netmask=mask, mtu=mtu, dnszone=zone, servedns=servedns)
+    subnet = Subnet(name=name, address=address, netmask=mask, mtu=mtu, dnszone=zone, servedns=servedns,
+                    provisioning=provisioning, discovery=discovery)
     session.add(subnet)
     session.flush()
     return subnet
 
 
 def set_network(session: Session, name: str, *, address: str | None = None, mask: str | None = None,
-                mtu: int | None = None, dnszone: str | None = None) -> Subnet:
+                mtu: int | None = None, dnszone: str | None = None, provisioning: bool | None = None,
+                discovery: bool | None = None) -> Subnet:
     subnet = get_subnet(session, name)
     if address is not None:
         subnet.address = validate.ipv4(address)
     if mask is not None:
         subnet.netmask = validate.netmask(mask)
+    if address is not None or mask is not None:
+        _check_no_overlap(session, name, network_of(subnet))
+    if provisioning is not None:
+        subnet.provisioning = provisioning
+    if discovery is not None:
+        subnet.discovery = discovery
+    if subnet.discovery and not subnet.provisioning:
+        raise InvalidArgument(f"discovery mode needs a provisioning network (set provisioning=yes on {name})")
     if mtu is not None:
         subnet.mtu = mtu
     if dnszone is not None:

@@ -1,9 +1,16 @@
-"""Who is asking for a kickstart?  Identification rules of the kickstart server.
+"""Who is asking for a kickstart?  Identification rules of the kickstart server (docs/security.md).
 
-In order: an install token, the client IP matched to a known interface, then anaconda's
-``X-RHN-Provisioning-MAC-<n>: <dev> <mac>`` headers matched to known MACs.  Every clue that
-is present must point at the same host, so a node cannot borrow another node's MAC or token
-to read its kickstart (which carries the root password hash).
+A kickstart (it carries the root password hash), a partition report, anything an installer sends,
+belongs to a host identified by
+
+1. a valid install token bound to that host, or
+2. the host's own recorded address on a network marked as a provisioning network (the stock
+   ``private`` network is one; ``public``, the site LAN, is not).
+
+Anaconda's ``X-RHN-Provisioning-MAC-<n>: <dev> <mac>`` headers may only confirm that identity:
+every clue present must point at the same host.  A MAC alone identifies a host only from an
+unassigned address of a provisioning network whose discovery mode the admin turned on.
+Loopback has no special rights; ``?client=`` previews need an admin token.
 """
 
 from __future__ import annotations
@@ -19,7 +26,8 @@ from ksserver.inventory import validate
 from ksserver.inventory.snapshot import HostView, InventorySnapshot
 
 _MAC_HEADER = re.compile(r"^x-rhn-provisioning-mac-\d+$", re.I)
-_ARCH_RE = re.compile(r"^[A-Za-z0-9_\-]{1,32}$")
+_ARCH_RE = re.compile(r"^[A-Za-z0-9_\-]{1,32}\Z", re.ASCII)
+_NP_RE = re.compile(r"^[0-9]{1,5}\Z", re.ASCII)
 _HEADER_WORD = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 
 
@@ -30,8 +38,9 @@ class Request:
     client_ip: str                      # after X-Forwarded-For handling
     macs: tuple[str, ...] = ()          # normalised MACs from the provisioning headers
     token: str | None = None
-    preview: str | None = None          # ?client=NAME (only honoured from loopback)
-    from_loopback: bool = False
+    preview: str | None = None          # ?client=NAME (an admin's preview; needs ``admin``)
+    admin_token: str | None = None      # Authorization: Bearer ... (checked by the service layer)
+    admin: bool = False                 # set once admin_token was verified
     headers_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -57,8 +66,11 @@ def parse_mac_headers(headers: list[tuple[str, str]]) -> tuple[tuple[str, ...], 
 
 def client_address(remote_addr: str, forwarded_for: str | None, trusted_proxies: tuple[str, ...]) -> str:
     """The peer address, or the last untrusted hop of X-Forwarded-For when the peer is a trusted proxy."""
-    if not forwarded_for or remote_addr not in trusted_proxies:
+    if remote_addr not in trusted_proxies:
         return remote_addr
+    if not forwarded_for:
+        # A same-box proxy that forgets the header would otherwise turn every client into the proxy.
+        raise Forbidden(f"request through trusted proxy {remote_addr} carries no X-Forwarded-For client address")
     hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
     for hop in reversed(hops):
         if hop not in trusted_proxies:
@@ -67,13 +79,6 @@ def client_address(remote_addr: str, forwarded_for: str | None, trusted_proxies:
             except ValueError:
                 raise Forbidden(f"unparseable X-Forwarded-For hop {hop!r}") from None
     return remote_addr
-
-
-def is_loopback(address: str) -> bool:
-    try:
-        return ipaddress.ip_address(address).is_loopback
-    except ValueError:
-        return False
 
 
 def hash_token(token: str) -> str:
@@ -91,8 +96,8 @@ def _host_for_token(snap: InventorySnapshot, token: str) -> HostView:
 def identify(snap: InventorySnapshot, req: Request) -> HostView:
     """The host this request belongs to, or Forbidden with a one-line reason."""
     if req.preview is not None:
-        if not req.from_loopback:
-            raise Forbidden(f"client={req.preview} previews are only allowed from the server itself")
+        if not req.admin:
+            raise Forbidden(f"client={req.preview} previews need an admin token (Authorization: Bearer ...)")
         host = snap.host(snap.by_name.get(req.preview.lower()))
         if host is None:
             raise HostNotFound(f"unknown host {req.preview!r}")
@@ -106,12 +111,13 @@ def identify(snap: InventorySnapshot, req: Request) -> HostView:
             names = ", ".join(sorted(h.name for h in found.values()))
             raise Forbidden(f"MAC headers from {req.client_ip} belong to different hosts ({names})")
         by_mac = next(iter(found.values()), None)
-    if by_mac is not None and by_ip is None and by_token is None:
-        _check_mac_only_source(snap, req)
+    if by_token is None and by_ip is None:
+        if by_mac is None:
+            macs = " ".join(req.macs) or "no MAC headers"
+            raise Forbidden(f"unknown host: {req.client_ip} ({macs}) is not a host's address on a provisioning "
+                            f"network, and no install token was given")
+        _check_discovery_source(snap, req)
     candidates = [(what, h) for what, h in (("token", by_token), ("IP", by_ip), ("MAC", by_mac)) if h]
-    if not candidates:
-        macs = " ".join(req.macs) or "no MAC headers"
-        raise Forbidden(f"unknown host: {req.client_ip} ({macs}) is not in the cluster database")
     first_what, first = candidates[0]
     for what, other in candidates[1:]:
         if other.id != first.id:
@@ -120,19 +126,18 @@ def identify(snap: InventorySnapshot, req: Request) -> HostView:
     return first
 
 
-def _check_mac_only_source(snap: InventorySnapshot, req: Request) -> None:
-    """A MAC alone (no known IP, no token) identifies a host only from loopback or from an unassigned
-    address inside one of the cluster's networks (e.g. a DHCP pool): MACs are not secrets, so a
-    stranger elsewhere must not obtain a kickstart by quoting one."""
-    if req.from_loopback:
-        return
+def _check_discovery_source(snap: InventorySnapshot, req: Request) -> None:
+    """A MAC alone (no known address, no token) identifies a host only from an address of a provisioning
+    network in discovery mode that no host owns (a DHCP pool): MACs are not secrets."""
     try:
         addr = ipaddress.ip_address(req.client_ip)
     except ValueError:
         raise Forbidden(f"bad client address {req.client_ip!r}") from None
-    if not any(addr in net for net in snap.networks):
-        raise Forbidden(f"{req.client_ip} is outside the cluster networks; a MAC header alone does not "
-                        f"identify a host from there")
+    if not any(n.discovery and n.provisioning and addr in n.network for n in snap.networks):
+        raise Forbidden(f"{req.client_ip} is not on a provisioning network in discovery mode; a MAC header "
+                        f"alone does not identify a host from there")
+    if any(i.ip == req.client_ip for h in snap.hosts.values() for i in h.interfaces):
+        raise Forbidden(f"{req.client_ip} belongs to another host's interface; a MAC header cannot claim it")
 
 
 def validate_install_report(arch: str | None, np: str | None) -> tuple[str | None, int | None]:
@@ -141,10 +146,9 @@ def validate_install_report(arch: str | None, np: str | None) -> tuple[str | Non
         raise InvalidArgument("bad arch value")
     cpus = None
     if np is not None:
-        try:
-            cpus = int(np)
-        except ValueError:
-            raise InvalidArgument("bad np value") from None
+        if not _NP_RE.match(np):  # ASCII digits only: int() would take '\uff17' and friends
+            raise InvalidArgument("bad np value")
+        cpus = int(np)
         if not 1 <= cpus <= 65536:
             raise InvalidArgument("bad np value")
     return arch, cpus

@@ -30,7 +30,7 @@ def _pair(query, key):  # type: ignore[no-untyped-def]
 _HOSTS = _pair(select(m.Host.id, m.Host.name, m.Host.membership_id, m.Host.rack, m.Host.rank, m.Host.cpus,
                       m.Host.arch, m.Host.os), m.Host.id)
 _IFACES = _pair(select(m.Interface.host_id, m.Interface.device, m.Interface.ip, m.Interface.mac, m.Subnet.name,
-                       m.Subnet.netmask).outerjoin(m.Subnet, m.Interface.subnet_id == m.Subnet.id)
+                       m.Subnet.netmask, m.Subnet.provisioning).outerjoin(m.Subnet, m.Interface.subnet_id == m.Subnet.id)
                 .order_by(m.Interface.device), m.Interface.host_id)
 _ATTRS = _pair(select(m.HostAttribute.host_id, m.HostAttribute.attr, m.HostAttribute.value), m.HostAttribute.host_id)
 _TOKENS = _pair(select(m.InstallToken.token_hash, m.InstallToken.host_id, m.InstallToken.expires_at,
@@ -44,6 +44,15 @@ class IfaceView:
     mac: str | None
     subnet: str | None
     netmask: str | None
+    provisioning: bool = False   # on a network where installers are believed by address
+
+
+@dataclass(frozen=True)
+class NetworkView:
+    network: ipaddress.IPv4Network
+    name: str
+    provisioning: bool
+    discovery: bool
 
 
 @dataclass
@@ -91,7 +100,7 @@ def view_of(host: m.Host) -> HostView:
     view = HostView(host.id, host.name, membership.name, appliance.name, appliance.node, appliance.graph,
                     membership.distribution.name, host.rack, host.rank, host.cpus, host.arch, host.os, appliance.id)
     view.interfaces = [IfaceView(i.device, i.ip, i.mac, i.subnet.name if i.subnet else None,
-                                 i.subnet.netmask if i.subnet else None)
+                                 i.subnet.netmask if i.subnet else None, bool(i.subnet and i.subnet.provisioning))
                        for i in sorted(host.interfaces, key=lambda i: i.device)]
     return view
 
@@ -117,7 +126,7 @@ class InventorySnapshot:
         self.by_ip: dict[str, int] = {}
         self.by_mac: dict[str, int] = {}
         self.tokens: dict[str, TokenView] = {}
-        self.networks: list[ipaddress.IPv4Network] = []
+        self.networks: list[NetworkView] = []
         self._shared: tuple[dict, dict, dict] = ({}, {}, {})
         self._memberships: dict[int, tuple] = {}
         self.loaded_at = 0.0
@@ -184,8 +193,10 @@ class InventorySnapshot:
                            m.Appliance.graph, m.Distribution.name)
                     .join(m.Appliance, m.Membership.appliance_id == m.Appliance.id)
                     .join(m.Distribution, m.Membership.distribution_id == m.Distribution.id))}
-            networks = [ipaddress.IPv4Network(f"{a}/{n}", strict=False)
-                        for a, n in s.execute(select(m.Subnet.address, m.Subnet.netmask))]
+            networks = [NetworkView(ipaddress.IPv4Network(f"{a}/{n}", strict=False), name, bool(prov), bool(disc))
+                        for a, n, name, prov, disc in s.execute(select(m.Subnet.address, m.Subnet.netmask,
+                                                                       m.Subnet.name, m.Subnet.provisioning,
+                                                                       m.Subnet.discovery))]
             self._memberships = memberships
             hosts = self._query_hosts(s.connection(), None)
         self._shared = (glob, os_attrs, app_attrs)
@@ -203,10 +214,13 @@ class InventorySnapshot:
         stores are atomic, and readers only look keys up, so they need no lock."""
         with self.db.engine.connect() as conn:
             fresh = {h.id: h for h in self._query_hosts(conn, ids)}
+        # Unindex every changed host before indexing any: an address that moved from one changed host
+        # to another must end up with its new owner, whatever the order of the ids.
         for hid in ids:
             old = self.hosts.get(hid)
             if old is not None:
                 self._unindex(old)
+        for hid in ids:
             new = fresh.get(hid)
             if new is None:
                 self.hosts.pop(hid, None)
@@ -222,9 +236,9 @@ class InventorySnapshot:
             mname, app_id, aname, anode, agraph, dname = self._memberships[mid]
             views[hid] = HostView(hid, name, mname, aname, anode, agraph, dname, rack, rank, cpus, arch, os_name,
                                   app_id)
-        for hid, dev, ip, mac, sname, mask in conn.execute(_IFACES[some], params):
+        for hid, dev, ip, mac, sname, mask, prov in conn.execute(_IFACES[some], params):
             if hid in views:
-                views[hid].interfaces.append(IfaceView(dev, ip, mac, sname, mask))
+                views[hid].interfaces.append(IfaceView(dev, ip, mac, sname, mask, bool(prov)))
         for hid, attr, value in conn.execute(_ATTRS[some], params):
             if hid in views:
                 views[hid].own[attr] = value
@@ -245,8 +259,8 @@ class InventorySnapshot:
     def _index(self, host: HostView) -> None:
         self.by_name[host.name] = host.id
         for iface in host.interfaces:
-            if iface.ip:
-                self.by_ip.setdefault(iface.ip, host.id)
+            if iface.ip and iface.provisioning:  # only there does an address identify an installer
+                self.by_ip[iface.ip] = host.id
             if iface.mac:
                 self.by_mac[iface.mac] = host.id
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from ksserver.errors import InvalidArgument
 from ksserver.inventory import appliances, attributes, context, hosts
 from ksserver.services import Cluster
+from ksserver.values import MASK, is_secret_attr
 
 SCOPES = ("global", "os", "appliance", "host")
 ROOT_PASSWORD_ATTR = "Kickstart_PrivateRootPassword"
@@ -19,6 +20,12 @@ class AttrRow:
     attr: str
     value: str
     source: str        # where a host's value comes from: global, os, appliance, host, intrinsic
+
+    def masked(self, reveal: bool) -> AttrRow:
+        """The row as a listing shows it: secret values hidden unless the admin asked for them."""
+        if reveal or not is_secret_attr(self.attr):
+            return self
+        return AttrRow(self.target, self.attr, MASK, self.source)
 
 
 @dataclass(frozen=True)
@@ -68,8 +75,12 @@ def remove_attr(cluster: Cluster, scope: str, targets: list[str], attr: str) -> 
                 attributes.remove_host_attr(session, host, attr)
 
 
-def list_attrs(cluster: Cluster, scope: str, targets: list[str]) -> list[AttrRow]:
+def list_attrs(cluster: Cluster, scope: str, targets: list[str], reveal: bool = False) -> list[AttrRow]:
     """Attributes set at one scope (os and appliance: all of them when no target is named)."""
+    return [r.masked(reveal) for r in _list_attrs(cluster, scope, targets)]
+
+
+def _list_attrs(cluster: Cluster, scope: str, targets: list[str]) -> list[AttrRow]:
     if scope not in ("global", "os", "appliance"):
         raise InvalidArgument(f"list_attrs takes global, os or appliance, not {scope!r}")
     with cluster.db.session() as session:
@@ -84,14 +95,16 @@ def list_attrs(cluster: Cluster, scope: str, targets: list[str]) -> list[AttrRow
                 for k, v in sorted(attributes.appliance_attrs(session, a).items())]
 
 
-def host_attrs(cluster: Cluster, names: list[str], only: str | None = None) -> list[AttrRow]:
-    """The resolved attributes of hosts, each with where its value comes from."""
+def host_attrs(cluster: Cluster, names: list[str], only: str | None = None, reveal: bool = False
+               ) -> list[AttrRow]:
+    """The resolved attributes of hosts, each with where its value comes from (secrets masked unless
+    ``reveal``)."""
     rows = []
     with cluster.db.session() as session:
         for host in hosts.get_hosts(session, names):
             for item in sorted(context.resolved_attrs(session, host).values(), key=lambda r: r.attr):
                 if only in (None, item.attr):
-                    rows.append(AttrRow(host.name, item.attr, item.value, item.source))
+                    rows.append(AttrRow(host.name, item.attr, item.value, item.source).masked(reveal))
     return rows
 
 

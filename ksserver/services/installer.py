@@ -7,7 +7,7 @@ The caller (the web layer) turns HTTP into an ``InstallerRequest`` and the resul
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ksserver.errors import InvalidArgument
@@ -28,6 +28,11 @@ class InstallerRuntime:
 
 
 def _identify(rt: InstallerRuntime, req: InstallerRequest) -> HostView:
+    if req.preview is not None and req.admin_token:
+        from ksserver.inventory import admin
+
+        with rt.db.session() as session:
+            req = replace(req, admin=admin.verify(session, req.admin_token))
     rt.snapshot.sync()
     return requester.identify(rt.snapshot, req)
 
@@ -52,10 +57,14 @@ def kickstart(rt: InstallerRuntime, req: InstallerRequest, arch: str | None = No
 def report_partitions(rt: InstallerRuntime, req: InstallerRequest, report: Any, form: str = "json") -> tuple[str, int]:
     """Replace the reporting host's partition records with its report; (host name, records stored).
 
-    ``form`` is ``json`` (a decoded JSON document) or ``rocks`` (the X-Rocks-PartitionInfo header text)."""
+    ``form`` is ``json`` (a decoded JSON document) or ``rocks`` (the X-Rocks-PartitionInfo header text).
+    ``report`` may be a callable that produces it: it is called only once the sender is identified, so a
+    stranger cannot make the server read (or parse) a body at all."""
     if req.preview is not None:
         raise InvalidArgument("client= is not accepted here: a host reports only its own partitions")
     host = _identify(rt, req)  # a stranger learns nothing about the report format from our errors
+    if callable(report):
+        report = report()
     if form == "json":
         specs = partition_reports.parse_json_report(report)
     elif form == "rocks":

@@ -19,6 +19,8 @@ class NetworkRequest:
     mtu: str | int | None = None
     dnszone: str | None = None
     servedns: bool | None = None
+    provisioning: bool | None = None   # installers believed by their recorded address here
+    discovery: bool | None = None      # a MAC header alone identifies a host from a free address here
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,8 @@ class NetworkRow:
     mtu: int
     dnszone: str
     servedns: bool
+    provisioning: bool
+    discovery: bool
 
 
 def _mtu(value: str | int | None) -> int | None:
@@ -40,16 +44,18 @@ def add_network(cluster: Cluster, req: NetworkRequest) -> None:
         raise InvalidArgument("a network needs subnet= and netmask=")
     with cluster.db.session(write=True) as session:
         networks.add_network(session, req.name, req.subnet, req.netmask, mtu=_mtu(req.mtu) or 1500,
-                             dnszone=req.dnszone, servedns=bool(req.servedns))
+                             dnszone=req.dnszone, servedns=bool(req.servedns),
+                             provisioning=bool(req.provisioning), discovery=bool(req.discovery))
 
 
 def set_network(cluster: Cluster, req: NetworkRequest) -> None:
     with cluster.db.session(write=True) as session:
         networks.set_network(session, req.name, address=req.subnet, mask=req.netmask, mtu=_mtu(req.mtu),
-                             dnszone=req.dnszone)
+                             dnszone=req.dnszone, provisioning=req.provisioning, discovery=req.discovery)
 
 
 def list_networks(cluster: Cluster, names: list[str]) -> list[NetworkRow]:
     with cluster.db.session() as session:
         nets = [networks.get_subnet(session, n) for n in names] if names else networks.list_networks(session)
-        return [NetworkRow(n.name, n.address, n.netmask, n.mtu, n.dnszone, n.servedns) for n in nets]
+        return [NetworkRow(n.name, n.address, n.netmask, n.mtu, n.dnszone, n.servedns, n.provisioning,
+                           n.discovery) for n in nets]

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 from ksserver.errors import RocksError
 from ksserver.inventory import requester
 from ksserver.services import installer
-from ksserver.web.errors import log_refusal
+from ksserver.web.errors import client_of, log_refusal
 
 PATHS = frozenset({"/install/sbin/kickstart.cgi", "/install/sbin/public/kickstart.cgi"})
 _MAC_PREFIX = "HTTP_X_RHN_PROVISIONING_MAC_"
@@ -27,10 +27,10 @@ def describe_request(environ: dict[str, Any], query: dict[str, list[str]],
     client_ip = requester.client_address(remote, environ.get("HTTP_X_FORWARDED_FOR"), trusted)
     headers = [(key[5:].replace("_", "-"), value) for key, value in environ.items() if key.startswith(_MAC_PREFIX)]
     macs, env = requester.parse_mac_headers(headers)
+    auth = environ.get("HTTP_AUTHORIZATION") or ""
+    admin_token = auth[7:].strip() if auth[:7].lower() == "bearer " else None
     return requester.Request(client_ip=client_ip, macs=macs, token=_first(query, "token"),
-                             preview=_first(query, "client"),
-                             from_loopback=client_ip == remote and requester.is_loopback(remote),
-                             headers_env=env)
+                             preview=_first(query, "client"), admin_token=admin_token, headers_env=env)
 
 
 def _first(query: dict[str, list[str]], key: str) -> str | None:
@@ -58,7 +58,8 @@ class KickstartEndpoint:
         try:
             status, text = 200, kickstart_text(self.services, environ)
         except RocksError as exc:
-            log_refusal(environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), environ.get("REMOTE_ADDR"), exc)
+            log_refusal(environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""),
+                        client_of(environ, self.services.settings.trusted_proxies), exc)
             status, text = exc.status, f"{exc}\n"
         body = text.encode()
         start_response(f"{status} {HTTPStatus(status).phrase}",

@@ -24,16 +24,30 @@ def _describe() -> tuple[Any, installer.InstallerRequest]:
                                       services.settings.trusted_proxies)
 
 
+def _bounded_body(limit: int) -> bytes:
+    """At most ``limit`` bytes of the body, whatever its framing (Content-Length or chunked)."""
+    declared = request.content_length
+    if declared is not None and declared > limit:
+        raise TooLarge(f"partition report larger than {limit} bytes")
+    data = request.environ["wsgi.input"].read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(f"partition report larger than {limit} bytes")
+    return bytes(data)
+
+
+def _json_body() -> Any:
+    try:
+        return json.loads(_bounded_body(MAX_BODY) or b"null")
+    except RecursionError:
+        raise InvalidArgument("partition report is nested too deeply") from None
+    except ValueError as exc:
+        raise InvalidArgument(f"partition report is not JSON: {exc}") from None
+
+
 @bp.post("/install/sbin/public/partitions")
 def report_json() -> Response:
     services, req = _describe()
-    if (request.content_length or 0) > MAX_BODY:
-        raise TooLarge(f"partition report larger than {MAX_BODY} bytes")
-    try:
-        data = json.loads(request.get_data(cache=False) or b"null")
-    except ValueError as exc:
-        raise InvalidArgument(f"partition report is not JSON: {exc}") from None
-    name, count = installer.report_partitions(services.installer, req, data, "json")
+    name, count = installer.report_partitions(services.installer, req, _json_body, "json")
     return jsonify(host=name, partitions=count)
 
 

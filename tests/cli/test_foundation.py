@@ -40,7 +40,7 @@ def test_init_creates_networks_and_frontend_attributes(rocks):
     rocks("init")
     nets = json.loads(rocks("list", "network", "output-format=json").out)
     assert {n["network"]: (n["subnet"], n["netmask"]) for n in nets}["private"] == ("10.1.0.0", "255.255.0.0")
-    attrs = {a["attr"]: a["value"] for a in json.loads(rocks("list", "attr", "output-format=json").out)}
+    attrs = {a["attr"]: a["value"] for a in json.loads(rocks("list", "attr", "output-format=json", "secrets=yes").out)}
     for name in ("Kickstart_PrivateAddress", "Kickstart_PrivateKickstartHost", "Kickstart_Lang",
                  "Kickstart_Keyboard", "Kickstart_Timezone", "Kickstart_PublicHostname", "Info_ClusterName"):
         assert attrs[name], name

@@ -16,7 +16,7 @@ def _assert_agrees(snap: InventorySnapshot, db: Database) -> None:
             view = snap.hosts[row.id]
             assert snap.attrs(view) == context.host_attrs(session, row), row.name
             for iface in row.interfaces:
-                if iface.ip:
+                if iface.ip and iface.subnet is not None and iface.subnet.provisioning:
                     assert snap.by_ip[iface.ip] == row.id
                 if iface.mac:
                     assert snap.by_mac[iface.mac] == row.id

@@ -41,7 +41,7 @@ def test_root_password_policy(svc):
     with pytest.raises(InvalidArgument):
         attrs.set_root_password(svc, PasswordRequest())
     attrs.set_root_password(svc, PasswordRequest(password="correct horse"))
-    stored = {r.attr: r.value for r in attrs.list_attrs(svc, "global", [])}["Kickstart_PrivateRootPassword"]
+    stored = {r.attr: r.value for r in attrs.list_attrs(svc, "global", [], reveal=True)}["Kickstart_PrivateRootPassword"]
     assert stored.startswith("$6$") and "correct horse" not in stored
 
 

@@ -68,11 +68,29 @@ def test_unknown_host_is_refused_with_a_reason(get, caplog):
     assert "rootpw" not in body
 
 
-def test_mac_header_identifies_from_loopback_and_cluster_pool(get):
-    assert _hostname(get("127.0.0.1", headers=_mac(C00_MAC))) == "compute-0-0"
+def test_mac_header_alone_needs_discovery_mode(get, cluster):
+    # Off by default: a MAC is not a secret, so quoting one from a free address gets nothing.
+    assert get("10.1.0.50", headers=_mac(C01_MAC)).status_code == 403
+    assert get("127.0.0.1", headers=_mac(C00_MAC)).status_code == 403  # loopback has no special rights
+    assert cluster("set", "network", "private", "discovery=yes").code == 0
+    assert "yes" in cluster("list", "network", "private").out.split("\n")[1].split()[-1]
     assert _hostname(get("10.1.0.50", headers=_mac(C01_MAC.upper().replace(":", "-")))) == "compute-0-1"
-    outside = get("192.0.2.5", headers=_mac(C00_MAC))
-    assert outside.status_code == 403 and "outside the cluster networks" in outside.get_data(as_text=True)
+    for where in ("192.0.2.5", "127.0.0.50", "192.168.1.77"):  # not a provisioning network in discovery mode
+        outside = get(where, headers=_mac(C00_MAC))
+        assert outside.status_code == 403 and "discovery mode" in outside.get_data(as_text=True), where
+    # Another host's address cannot be used to quote a MAC either.
+    assert get("10.1.1.1", headers=_mac(C00_MAC)).status_code == 403
+
+
+def test_public_network_is_not_a_provisioning_network(get, cluster):
+    """Issue: from 192.168.1.77 with compute-0-1's MAC the server returned its kickstart."""
+    assert cluster("add", "host", "interface", "compute-0-1", "eth1", "subnet=public", "ip=192.168.1.77").code == 0
+    assert cluster("set", "network", "public", "discovery=yes").code != 0  # not a provisioning network
+    for headers in ({}, _mac(C01_MAC)):
+        response = get("192.168.1.77", headers=headers, np="7", arch="aarch64")
+        assert response.status_code == 403 and "rootpw" not in response.get_data(as_text=True)
+    assert '"cpus": 1' in cluster("list", "host", "compute-0-1", "output-format=json").out.replace(
+        '"cpus": 1,', '"cpus": 1')
 
 
 def test_another_hosts_mac_header_is_refused(get):
@@ -95,12 +113,29 @@ def test_another_hosts_ip_through_forged_forwarded_for(get):
     assert forged.status_code == 403 and "10.1.0.61" in forged.get_data(as_text=True)
 
 
-def test_preview_only_from_loopback(get):
-    assert _hostname(get("127.0.0.1", client="compute-0-1")) == "compute-0-1"
-    assert get(C00_IP, client="compute-0-1").status_code == 403
-    via_proxy = get("10.1.1.1", headers={"X-Forwarded-For": "127.0.0.1"}, client="compute-0-1")
-    assert via_proxy.status_code == 403
-    assert get("127.0.0.1", client="nosuch").status_code == 404
+def _admin(settings) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    token = (settings.root / "admin-token").read_text().strip()
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_preview_needs_the_admin_token(get, settings):
+    for remote in ("127.0.0.1", "127.0.0.50", C00_IP):  # loopback has no special rights
+        assert get(remote, client="compute-0-1").status_code == 403, remote
+    assert get("127.0.0.1", client="compute-0-1", headers={"Authorization": "Bearer wrong"}).status_code == 403
+    assert _hostname(get("127.0.0.1", client="compute-0-1", headers=_admin(settings))) == "compute-0-1"
+    assert _hostname(get("192.0.2.8", client="compute-0-1", headers=_admin(settings))) == "compute-0-1"
+    assert get("127.0.0.1", client="nosuch", headers=_admin(settings)).status_code == 404
+
+
+def test_admin_token_file_is_private(cluster, settings):
+    assert (settings.root / "admin-token").stat().st_mode & 0o777 == 0o600
+    assert settings.root.stat().st_mode & 0o777 == 0o700
+
+
+def test_trusted_proxy_without_client_address_is_refused(get):
+    """A same-box proxy that sends no X-Forwarded-For would turn every client into the proxy."""
+    response = get("10.1.1.1")
+    assert response.status_code == 403 and "X-Forwarded-For" in response.get_data(as_text=True)
 
 
 def test_arch_and_np_are_validated_and_recorded(get, settings):
@@ -109,21 +144,54 @@ def test_arch_and_np_are_validated_and_recorded(get, settings):
     with db.session() as session:
         assert hosts.get_host(session, "compute-0-0").cpus == 16
     db.dispose()
-    for params in ({"arch": "x86_64;reboot"}, {"arch": "a" * 40}, {"np": "lots"}, {"np": "0"}):
+    for params in ({"arch": "x86_64;reboot"}, {"arch": "a" * 40}, {"np": "lots"}, {"np": "0"},
+                   {"np": "\uff17"}, {"np": "\u0663"}, {"arch": "x86_\u0664"}):
         response = get(C00_IP, **params)
         assert response.status_code == 400, params
         assert response.get_data(as_text=True) in ("bad arch value\n", "bad np value\n")
 
 
+def test_head_changes_nothing(app, settings):
+    response = app.test_client().head(KS, query_string={"np": "7"}, environ_base={"REMOTE_ADDR": C00_IP})
+    assert response.status_code == 200
+    db = Database.from_url(settings.effective_database_url)
+    with db.session() as session:
+        assert hosts.get_host(session, "compute-0-0").cpus == 1
+    db.dispose()
+
+
+def test_refusal_log_lines_cannot_be_forged(get, caplog):
+    with caplog.at_level("WARNING", logger="ksserver.web"):
+        get("10.1.0.99", client="x\nINFO ksserver.web GET /install from 10.1.1.1: 200 OK")
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines and all("\n" not in line for line in lines)
+
+
+def test_refusal_behind_proxy_logs_the_client(get, caplog):
+    with caplog.at_level("WARNING", logger="ksserver.web"):
+        get("10.1.1.1", headers={"X-Forwarded-For": "10.1.0.98"})
+    assert "from 10.1.0.98:" in caplog.text and "from 10.1.1.1:" not in caplog.text
+
+
+def test_ip_moved_between_hosts_is_followed(get, cluster):
+    """Issue: after IPs move between hosts the server could not identify the new owner until restarted."""
+    assert _hostname(get(C00_IP)) == "compute-0-0"
+    assert _hostname(get(C01_IP)) == "compute-0-1"
+    assert cluster("set", "host", "interface", "ip", "compute-0-0", "eth0", "10.1.0.200").code == 0
+    assert cluster("set", "host", "interface", "ip", "compute-0-1", "eth0", C00_IP).code == 0
+    assert _hostname(get(C00_IP)) == "compute-0-1"
+    assert _hostname(get("10.1.0.200")) == "compute-0-0"
+
+
 def test_malformed_mac_header(get):
-    response = get("127.0.0.1", headers={"X-RHN-Provisioning-MAC-0": "eth0"})
+    response = get(C00_IP, headers={"X-RHN-Provisioning-MAC-0": "eth0"})
     assert response.status_code == 400
-    response = get("127.0.0.1", headers={"X-RHN-Provisioning-MAC-0": "eth0 not-a-mac"})
+    response = get(C00_IP, headers={"X-RHN-Provisioning-MAC-0": "eth0 not-a-mac"})
     assert response.status_code == 400 and "invalid MAC address" in response.get_data(as_text=True)
     # Header values reach <eval> scripts' environment: shell metacharacters are refused outright.
-    response = get("127.0.0.1", headers={"X-RHN-Provisioning-MAC-0": f"eth0 {C00_MAC} $(reboot)"})
+    response = get(C00_IP, headers={"X-RHN-Provisioning-MAC-0": f"eth0 {C00_MAC} $(reboot)"})
     assert response.status_code == 400 and "unexpected characters" in response.get_data(as_text=True)
-    assert _hostname(get("127.0.0.1", headers={"X-RHN-Provisioning-MAC-0": f"eth0 {C00_MAC} virtio_net ks"})) \
+    assert _hostname(get(C00_IP, headers={"X-RHN-Provisioning-MAC-0": f"eth0 {C00_MAC} virtio_net ks"})) \
         == "compute-0-0"
 
 

@@ -13,6 +13,7 @@ from ksserver.services import attrs
 from ksserver.services.attrs import PasswordRequest
 
 _ATTR = Param("attribute name (instead of the positional ATTR)")
+_SECRETS = Param("show the values of secret attributes (passwords, keys, tokens) instead of ********", BOOL, False)
 _KV = {"attr": _ATTR, "value": Param("attribute value (instead of the positional VALUE)")}
 
 
@@ -54,9 +55,9 @@ def _scope_commands(scope: str, target: str, many: bool) -> None:
         return
 
     @command("list", *noun, summary=f"List {scope} attributes.", args=f"[{target}...]" if target else "",
-             max_args=None if target else 0, output=True)
+             max_args=None if target else 0, output=True, params={"secrets": _SECRETS})
     def list_attr(ctx: Context, call: Call) -> None:
-        rows = attrs.list_attrs(ctx.cluster, scope, call.args)
+        rows = attrs.list_attrs(ctx.cluster, scope, call.args, reveal=call["secrets"])
         if scope == "global":
             emit(ctx.out, call["output-format"], ["ATTR", "VALUE"], [(r.attr, r.value) for r in rows])
         else:
@@ -71,19 +72,21 @@ _scope_commands("host", "HOST", True)
 
 
 @command("list", "host", "attr", summary="List the resolved attributes of hosts and where each comes from.",
-         args="[HOST...]", params={"attr": Param("show only this attribute")}, output=True,
+         args="[HOST...]", params={"attr": Param("show only this attribute"), "secrets": _SECRETS}, output=True,
          details="SOURCE is global, os, appliance, host or intrinsic (from the host's own record).")
 def list_host_attr(ctx: Context, call: Call) -> None:
-    rows = [(r.target, r.attr, r.value, r.source) for r in attrs.host_attrs(ctx.cluster, call.args, call["attr"])]
+    rows = [(r.target, r.attr, r.value, r.source)
+            for r in attrs.host_attrs(ctx.cluster, call.args, call["attr"], reveal=call["secrets"])]
     emit(ctx.out, call["output-format"], ["HOST", "ATTR", "VALUE", "SOURCE"], rows)
 
 
 @command("report", "host", "attr", summary="Print a host's resolved attributes as key:value lines.",
          args="HOST", min_args=1, max_args=1,
-         params={"attr": Param("print only this attribute's value"),
-                 "pydict": Param("print one JSON object instead", BOOL, False)})
+         params={"attr": Param("print only this attribute's value (a secret one too: it was asked for)"),
+                 "pydict": Param("print one JSON object instead", BOOL, False), "secrets": _SECRETS})
 def report_host_attr(ctx: Context, call: Call) -> None:
-    values = {r.attr: r.value for r in attrs.host_attrs(ctx.cluster, call.args)}
+    reveal = call["secrets"] or call.has("attr")
+    values = {r.attr: r.value for r in attrs.host_attrs(ctx.cluster, call.args, reveal=reveal)}
     if call.has("attr"):
         if call["attr"] not in values:
             raise InvalidArgument(f"host {call.args[0]} has no attribute {call['attr']!r}")

@@ -11,7 +11,7 @@ from ksserver.services import setup
                          "memberships, networks, boot actions and global attributes (idempotent).",
          max_args=0, needs_db=False)
 def init(ctx: Context, call: Call) -> None:
-    ctx.settings.root.mkdir(parents=True, exist_ok=True)
+    setup.secure_state_dir(ctx.settings.root)
     created = setup.initialize(ctx.cluster)
     ctx.out.write(f"database ready: {ctx.settings.effective_database_url.split('@')[-1]}\n")
     if "root_password" in created:
@@ -19,3 +19,6 @@ def init(ctx: Context, call: Call) -> None:
                       "Kickstart_PrivateRootPassword):\n"
                       f"  {created['root_password']}\n"
                       "change it with: rocks set password\n")
+    if "admin_token_file" in created:
+        ctx.out.write(f"admin token for HTTP previews (curl -H \"Authorization: Bearer $(cat FILE)\"): "
+                      f"{created['admin_token_file']}\n")

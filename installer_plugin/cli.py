@@ -124,8 +124,10 @@ def post_report(args: argparse.Namespace) -> int:
     for disk in layout.disks:
         for part in disk.partitions:
             if part.fstype in ("ext2", "ext3", "ext4", "xfs") and part.mountpoint.startswith("/"):
-                probe.write_marker(paths[disk.name], part, part.mountpoint)
-                stamped.append(part.device)
+                # a kept partition already carries this marker: leave its bytes alone
+                if probe.read_marker(paths[disk.name], part) != probe.marker_text(part.mountpoint):
+                    probe.write_marker(paths[disk.name], part, part.mountpoint)
+                    stamped.append(part.device)
     sys.stdout.write("reported %d partitions; stamped %s\n" % (len(layout.all_partitions()),
                                                               ", ".join(stamped) or "nothing"))
     return 0

@@ -246,7 +246,11 @@ def _kept_devices(plan: Plan) -> Set[str]:
 
 
 def _clear(plan: Plan, disk: DiskRecord, why: str) -> None:
-    plan.directives.append("clearpart --all --initlabel --drives=%s" % disk.name)
+    """One clearpart line for all cleared disks: in a kickstart a second clearpart replaces the first."""
+    if plan.directives and plan.directives[0].startswith("clearpart "):
+        plan.directives[0] += "," + disk.name
+    else:
+        plan.directives.insert(0, "clearpart --all --initlabel --drives=%s" % disk.name)
     plan.steps.append(Step("clear", "disk", disk.name, why))
 
 

@@ -368,3 +368,63 @@ def hash_range(path: Path, start: int, length: int) -> str:
                 pos += len(chunk)
             done = pos
     return digest.hexdigest()
+
+
+# -- helpers for tests: files inside a partition of an image ---------------------------------------------
+def partitions(path: Path) -> dict[str, dict]:
+    """{device: {start, size (bytes), fstype}} of the image, device named after the file (sda.img -> sda)."""
+    name = path.name.split(".")[0]
+    try:
+        disk = parted.newDisk(parted.getDevice(str(path)))
+    except parted.DiskException:
+        return {}
+    return {"%s%d" % (name, p.number): {"start": p.geometry.start * 512, "size": p.geometry.length * 512,
+                                        "fstype": p.fileSystem.type if p.fileSystem else ""}
+            for p in disk.partitions}
+
+
+def fingerprints(paths: list[Path]) -> dict[str, str]:
+    """{device: hash of its bytes} for every partition of the images."""
+    return {dev: hash_range(path, p["start"], p["size"]) for path in paths
+            for dev, p in partitions(path).items()}
+
+
+def _in_partition(path: Path, part: dict, shell: str) -> subprocess.CompletedProcess:
+    """Run ``shell`` with the partition mounted at $M, in a private mount namespace (root only)."""
+    script = ('M=$(mktemp -d) && mount -t %s -o offset=%d,sizelimit=%d "%s" "$M" && (%s); rc=$?; '
+              'umount "$M"; rmdir "$M"; exit $rc' % (part["fstype"], part["start"], part["size"], path, shell))
+    return subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+                          capture_output=True, text=True)
+
+
+def put_file(path: Path, device: str, name: str, data: str) -> None:
+    part = partitions(path)[device]
+    if part["fstype"].startswith("ext"):
+        local = path.with_name("put.tmp")
+        local.write_text(data)
+        subprocess.run(["debugfs", "-w", "-R", "write %s %s" % (local, name),
+                        "%s?offset=%d" % (path, part["start"])], check=True, capture_output=True)
+        local.unlink()
+    else:
+        proc = _in_partition(path, part, "printf %%s '%s' > \"$M/%s\"" % (data, name))
+        assert proc.returncode == 0, proc.stderr
+
+
+def get_file(path: Path, device: str, name: str) -> str | None:
+    part = partitions(path)[device]
+    if part["fstype"].startswith("ext"):
+        proc = subprocess.run(["debugfs", "-R", "cat /%s" % name, "%s?offset=%d" % (path, part["start"])],
+                              capture_output=True, text=True)
+        return None if "not found" in proc.stderr else proc.stdout
+    proc = _in_partition(path, part, 'cat "$M/%s"' % name)
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def remove_file(path: Path, device: str, name: str) -> None:
+    part = partitions(path)[device]
+    if part["fstype"].startswith("ext"):
+        subprocess.run(["debugfs", "-w", "-R", "rm /%s" % name, "%s?offset=%d" % (path, part["start"])],
+                       check=True, capture_output=True)
+    else:
+        proc = _in_partition(path, part, 'rm -f "$M/%s"' % name)
+        assert proc.returncode == 0, proc.stderr

@@ -337,6 +337,8 @@ def parted_size_to_sectors(text: str, sector_size: int = 512, where: str = "size
     if not match:
         raise _fail(where, "invalid size %r" % text)
     number, unit = match.group(1), match.group(2).lower()
+    if len(number) > 20:
+        raise _fail(where, "size %r is out of range" % text)
     if unit == "s":
         if "." in number:
             raise _fail(where, "sector counts are whole numbers: %r" % text)

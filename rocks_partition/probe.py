@@ -61,7 +61,7 @@ def disk_paths(devices: Optional[Dict[str, str]] = None) -> Dict[str, str]:
         name = dev.path[len("/dev/"):] if dev.path.startswith("/dev/") else dev.path
         if _NOT_DISKS.match(os.path.basename(name)) or dev.readOnly or name in media:
             continue
-        if dev.type in (parted.DEVICE_DM, parted.DEVICE_LOOP, getattr(parted, "DEVICE_MD", -1)):
+        if dev.type in [getattr(parted, t, -1) for t in ("DEVICE_DM", "DEVICE_LOOP", "DEVICE_MD", "DEVICE_FILE")]:
             continue
         found[name] = dev.path
     return dict(sorted(found.items()))

@@ -14,9 +14,8 @@ import os
 import sys
 import urllib.parse
 import urllib.request
-from typing import Dict, List, Optional
 
-from installer_plugin.decide import Plan, decide
+from installer_plugin.decide import decide
 from rocks_partition import probe
 from rocks_partition.records import DiskRecord, Layout, PartitionRecord, parse_db_info
 
@@ -25,12 +24,12 @@ PLAN_PATH = "/install/sbin/public/partition-plan"
 TIMEOUT = 30
 
 
-def _url(server: str, path: str, token: Optional[str]) -> str:
+def _url(server: str, path: str, token: str | None) -> str:
     query = "?" + urllib.parse.urlencode({"token": token}) if token else ""
     return server.rstrip("/") + path + query
 
 
-def post_json(server: str, path: str, token: Optional[str], body: Dict[str, object], attempts: int = 3) -> bool:
+def post_json(server: str, path: str, token: str | None, body: dict[str, object], attempts: int = 3) -> bool:
     data = json.dumps(body, sort_keys=True).encode()
     for _ in range(attempts):
         request = urllib.request.Request(_url(server, path, token), data=data, method="POST",
@@ -120,7 +119,7 @@ def post_report(args: argparse.Namespace) -> int:
     if args.out:
         _write(args.out, layout.to_json())
     paths = probe.disk_paths()
-    stamped: List[str] = []
+    stamped: list[str] = []
     for disk in layout.disks:
         for part in disk.partitions:
             if part.fstype in ("ext2", "ext3", "ext4", "xfs") and part.mountpoint.startswith("/"):
@@ -138,7 +137,7 @@ def _write(path: str, text: str) -> None:
         handle.write(text)
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m installer_plugin")
     sub = parser.add_subparsers(dest="command", required=True)
     pre = sub.add_parser("pre-decide", help="decide the layout; write /tmp/partition-info")

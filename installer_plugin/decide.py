@@ -9,8 +9,8 @@ Python 3.9 stdlib only."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Set
 
 from installer_plugin.directives import DirectiveError, UserInfo, parse_user_info
 from rocks_partition.records import DiskRecord, Layout, PartitionRecord
@@ -29,7 +29,7 @@ class Scheme:
     small_disk_mb: int = 40000  # below this, root and var are halved (do-partition.xml)
     reqpart: bool = True  # "reqpart --add-boot": /boot and firmware partitions the platform needs
 
-    def root_lines(self, disk: DiskRecord, data_name: str) -> List[str]:
+    def root_lines(self, disk: DiskRecord, data_name: str) -> list[str]:
         small = disk.size_bytes and disk.size_bytes // (1 << 20) < self.small_disk_mb
         root, var = (self.root_mb // 2, self.var_mb // 2) if small else (self.root_mb, self.var_mb)
         lines = ["reqpart --add-boot"] if self.reqpart else []
@@ -59,14 +59,14 @@ class Step:
 
 @dataclass
 class Plan:
-    directives: List[str] = field(default_factory=list)  # the lines of /tmp/partition-info
-    steps: List[Step] = field(default_factory=list)
-    problems: List[str] = field(default_factory=list)  # refused or dropped things the admin must see
+    directives: list[str] = field(default_factory=list)  # the lines of /tmp/partition-info
+    steps: list[Step] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # refused or dropped things the admin must see
     stop: str = ""  # non-empty: do not partition anything; the install stops with this message
     manual: bool = False
 
     @property
-    def kept(self) -> List[Step]:
+    def kept(self) -> list[Step]:
         return [s for s in self.steps if s.action == "keep"]
 
     def partition_info(self) -> str:
@@ -81,13 +81,13 @@ class Plan:
         lines += ["PROBLEM: %s" % p for p in self.problems]
         return "".join(line + "\n" for line in lines)
 
-    def to_dict(self) -> Dict[str, object]:
+    def to_dict(self) -> dict[str, object]:
         return {"directives": self.directives, "steps": [vars(s) for s in self.steps],
                 "problems": self.problems, "stop": self.stop, "manual": self.manual}
 
 
-def decide(disks: Sequence[DiskRecord], db: Optional[Layout] = None, user_text: str = "",
-           reset: bool = False, scheme: Optional[Scheme] = None, frontend: bool = False) -> Plan:
+def decide(disks: Sequence[DiskRecord], db: Layout | None = None, user_text: str = "",
+           reset: bool = False, scheme: Scheme | None = None, frontend: bool = False) -> Plan:
     """``disks``: what probing found (with markers); ``db``: the host's recorded layout; ``user_text``:
     /tmp/user_partition_info; ``reset``: the one-shot reset (markers and records ignored);
     ``frontend``: Rocks' ``build`` (markers ignored, as on a frontend's first install)."""
@@ -103,8 +103,8 @@ def decide(disks: Sequence[DiskRecord], db: Optional[Layout] = None, user_text: 
         plan.manual = True
         return plan
     disks = sorted(disks, key=lambda d: d.name)
-    kept: Dict[str, DiskRecord] = {}  # disk -> the record whose mountpoints are reused
-    reasons: Dict[str, str] = {}
+    kept: dict[str, DiskRecord] = {}  # disk -> the record whose mountpoints are reused
+    reasons: dict[str, str] = {}
     for disk in disks:
         recorded = db.disk(disk.name)
         if reset:
@@ -116,17 +116,18 @@ def decide(disks: Sequence[DiskRecord], db: Optional[Layout] = None, user_text: 
                 reasons[disk.name] = "database record" + (", marker" if disk.marker else "")
                 continue
             if disk.partitions:
-                plan.stop = "%s: the recorded layout does not match the disk (%s); nothing was changed. " \
-                    "Run 'rocks remove host partition' to repartition, or fix the disk." % (disk.name, mismatch)
+                plan.stop = ("%s: the recorded layout does not match the disk (%s); nothing was changed. "
+                             "Run 'rocks remove host partition' to repartition, or fix the disk."
+                             % (disk.name, mismatch))
                 return plan
-            plan.problems.append("%s: disk is blank but has a recorded layout: a replaced disk, record ignored"
-                                 % disk.name)
+            plan.problems.append("%s: disk is blank but has a recorded layout: a replaced disk, "
+                                 "record ignored" % disk.name)
         if disk.marker and not frontend:
             kept[disk.name] = disk
             reasons[disk.name] = "marker"
     if reset:
         plan.steps.append(Step("reset", "markers and recorded layouts", "", "one-shot reset requested"))
-    used: Set[str] = set()
+    used: set[str] = set()
     for name in sorted(kept):
         _keep_disk(plan, kept[name], reasons[name], used, db)
     free = [d for d in disks if d.name not in kept]
@@ -177,7 +178,8 @@ def compare(recorded: DiskRecord, disk: DiskRecord) -> str:
                            ("type", rec.part_type, now.part_type),
                            ("filesystem", _fs(rec.fstype), _fs(now.fstype))):
             if a != b:
-                differences.append("%s %s recorded %s, on disk %s" % (rec.device, what, a or "none", b or "none"))
+                differences.append("%s %s recorded %s, on disk %s"
+                                   % (rec.device, what, a or "none", b or "none"))
     differences += ["%s is not in the record" % dev for dev in sorted(on_disk)]
     if recorded.label and disk.label and recorded.label != disk.label:
         differences.append("label recorded %s, on disk %s" % (recorded.label, disk.label))
@@ -209,7 +211,7 @@ def _mountpoint(part: PartitionRecord) -> str:
     return ""
 
 
-def _keep_disk(plan: Plan, disk: DiskRecord, reason: str, used: Set[str], db: Layout) -> None:
+def _keep_disk(plan: Plan, disk: DiskRecord, reason: str, used: set[str], db: Layout) -> None:
     """Rocks' addPartitions(format=0): reuse every partition; only / and /var are formatted."""
     for part in disk.partitions:
         mnt = _mountpoint(part)
@@ -241,7 +243,7 @@ def _keep_disk(plan: Plan, disk: DiskRecord, reason: str, used: Set[str], db: La
                 plan.steps.append(Step("keep", raid.mountpoint, raid.device, "software RAID, " + reason))
 
 
-def _kept_devices(plan: Plan) -> Set[str]:
+def _kept_devices(plan: Plan) -> set[str]:
     return {s.device for s in plan.steps if s.action in ("keep", "format")}
 
 
@@ -254,7 +256,7 @@ def _clear(plan: Plan, disk: DiskRecord, why: str) -> None:
     plan.steps.append(Step("clear", "disk", disk.name, why))
 
 
-def _next_state(used: Set[str]) -> str:
+def _next_state(used: set[str]) -> str:
     n = 1
     while "/state/partition%d" % n in used:
         n += 1
@@ -263,7 +265,7 @@ def _next_state(used: Set[str]) -> str:
     return name
 
 
-def _conflicts(info: UserInfo, kept: Dict[str, DiskRecord], used: Set[str]) -> list:
+def _conflicts(info: UserInfo, kept: dict[str, DiskRecord], used: set[str]) -> list:
     """Directives that would touch a kept disk or reuse a kept mountpoint; all are refused together
     (a half-applied layout is worse than none), each with its own reason."""
     if not kept:
@@ -284,4 +286,5 @@ def _conflicts(info: UserInfo, kept: Dict[str, DiskRecord], used: Set[str]) -> l
     if not any(reasons):
         return []
     first = next(r for r in reasons if r)
-    return [(d, r or "part of a layout that cannot be applied: " + first) for d, r in zip(info.directives, reasons)]
+    why = "part of a layout that cannot be applied: " + first
+    return [(d, r or why) for d, r in zip(info.directives, reasons)]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
 
 from rocks_partition.records import PartitionError, disk_of
 
@@ -17,12 +16,13 @@ MAX_TEXT = 1 << 20
 MAX_MOUNTPOINT = 15  # Rocks' documented limit for user mountpoints
 
 # option name -> takes a value; aliases map to the canonical name
-_OPTIONS: Dict[str, Dict[str, bool]] = {
+_OPTIONS: dict[str, dict[str, bool]] = {
     "clearpart": {"all": False, "linux": False, "none": False, "list": True, "drives": True,
                   "initlabel": False, "disklabel": True, "cdl": False},
     "part": {"size": True, "grow": False, "maxsize": True, "fstype": True, "ondisk": True, "onpart": True,
              "noformat": False, "asprimary": False, "label": True, "fsoptions": True, "recommended": False,
-             "encrypted": False, "passphrase": True, "mkfsoptions": True, "resize": False, "hibernation": False},
+             "encrypted": False, "passphrase": True, "mkfsoptions": True, "resize": False,
+             "hibernation": False},
     "raid": {"level": True, "device": True, "fstype": True, "noformat": False, "useexisting": False,
              "spares": True, "label": True, "fsoptions": True, "encrypted": False, "chunksize": True},
     "volgroup": {"noformat": False, "useexisting": False, "pesize": True, "reserved-space": True,
@@ -48,12 +48,12 @@ class DirectiveError(PartitionError):
 @dataclass(frozen=True)
 class Directive:
     kind: str  # clearpart, part, raid, volgroup, logvol, zerombr, ignoredisk, reqpart
-    args: Tuple[str, ...]  # positional: mountpoint (part/raid/logvol), name + members (volgroup), members
-    options: Tuple[Tuple[str, str], ...]  # (name, value); value "" for flags
+    args: tuple[str, ...]  # positional: mountpoint (part/raid/logvol), name + members (volgroup), members
+    options: tuple[tuple[str, str], ...]  # (name, value); value "" for flags
     line: int
     text: str  # the line as written, emitted verbatim when the directives are used
 
-    def opt(self, name: str, default: Optional[str] = None) -> Optional[str]:
+    def opt(self, name: str, default: str | None = None) -> str | None:
         for key, value in self.options:
             if key == name:
                 return value
@@ -66,7 +66,7 @@ class Directive:
     def mountpoint(self) -> str:
         return self.args[0] if self.kind in ("part", "raid", "logvol") and self.args else ""
 
-    def disks(self) -> List[str]:
+    def disks(self) -> list[str]:
         """Disks this directive names explicitly (clearpart --drives, --ondisk, --onpart's disk)."""
         names = []
         for key in ("drives", "ondisk", "only-use"):
@@ -82,7 +82,7 @@ class Directive:
 @dataclass
 class UserInfo:
     scheme: str = ""  # one of SCHEMES, or "" for literal directives (or nothing at all)
-    directives: List[Directive] = field(default_factory=list)
+    directives: list[Directive] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -117,13 +117,13 @@ def parse_user_info(text: str, source: str = "/tmp/user_partition_info") -> User
     return info
 
 
-def _directive(words: List[str], number: int, column: int, text: str, source: str) -> Directive:
+def _directive(words: list[str], number: int, column: int, text: str, source: str) -> Directive:
     kind = _ALIASES.get(words[0], words[0])
     if kind not in _OPTIONS:
         raise DirectiveError(source, number, column, "unknown partitioning directive %r" % words[0])
     known = _OPTIONS[kind]
-    args: List[str] = []
-    options: List[Tuple[str, str]] = []
+    args: list[str] = []
+    options: list[tuple[str, str]] = []
     i = 1
     while i < len(words):
         word = words[i]

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import json
-from typing import List, Optional
 
 BOOTSTRAP = r'''import io, os, sys, tarfile, time, urllib.request
 url = %s
@@ -38,7 +37,8 @@ os.symlink("/tmp/product/bin/python", "/opt/rocks/bin/python")
 
 
 def bootstrap_pre(bundle_url: str) -> str:
-    return "%%pre --erroronfail --interpreter=/usr/bin/python3\n%s%%end\n" % (BOOTSTRAP % json.dumps(bundle_url))
+    script = BOOTSTRAP % json.dumps(bundle_url)
+    return "%%pre --erroronfail --interpreter=/usr/bin/python3\n%s%%end\n" % script
 
 
 def db_info_pre(db_info_json: str) -> str:
@@ -46,7 +46,7 @@ def db_info_pre(db_info_json: str) -> str:
     return "%%pre\ncat > /tmp/db_partition_info.json << 'ROCKS_DB_EOF'\n%s\nROCKS_DB_EOF\n%%end\n" % text
 
 
-def _args(command: str, server: str, token: Optional[str]) -> List[str]:
+def _args(command: str, server: str, token: str | None) -> list[str]:
     args = [command]
     if server:
         args += ["--server", server]
@@ -55,13 +55,13 @@ def _args(command: str, server: str, token: Optional[str]) -> List[str]:
     return args
 
 
-def decide_pre(server: str = "", token: Optional[str] = None) -> str:
+def decide_pre(server: str = "", token: str | None = None) -> str:
     return ("%%pre --erroronfail --interpreter=/opt/rocks/bin/python\nimport sys\n"
             "from installer_plugin.cli import main\nsys.exit(main(%s))\n%%end\n"
             % json.dumps(_args("pre-decide", server, token)))
 
 
-def report_post(server: str = "", token: Optional[str] = None) -> str:
+def report_post(server: str = "", token: str | None = None) -> str:
     return ("%%post --nochroot --interpreter=/opt/rocks/bin/python\nimport sys\n"
             "from installer_plugin.cli import main\nsys.exit(main(%s))\n%%end\n"
             % json.dumps(_args("post-report", server, token)))

@@ -8,7 +8,7 @@ Python 3.9 stdlib + pyparted; never imports ksserver. Nothing runs at import tim
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Tuple
+from collections.abc import Sequence
 
 from rocks_partition.records import DiskRecord, Layout, disk_of, parse_rocks_string
 
@@ -20,11 +20,11 @@ DEFAULT_SIZES_MB = {"root": 16000, "var": 4000, "swap": 1000}
 class RocksPartition:
     """The Rocks API names; ``devices`` ({"sda": "/path/img"}) points discovery at image files."""
 
-    def __init__(self, devices: Optional[Dict[str, str]] = None, fstype: str = "xfs") -> None:
+    def __init__(self, devices: dict[str, str] | None = None, fstype: str = "xfs") -> None:
         self.devices = devices
         self.fstype = fstype
-        self.mountpoints: List[str] = []  # emitted so far: one /, numbered /state/partitionN
-        self._layout: Optional[Layout] = None
+        self.mountpoints: list[str] = []  # emitted so far: one /, numbered /state/partitionN
+        self._layout: Layout | None = None
 
     # -- discovery ------------------------------------------------------------------------------------
     def layout(self) -> Layout:
@@ -34,12 +34,12 @@ class RocksPartition:
             self._layout = probe.discover(self.devices)
         return self._layout
 
-    def getDisks(self) -> List[str]:
+    def getDisks(self) -> list[str]:
         from rocks_partition import probe
 
         return list(probe.disk_paths(self.devices))
 
-    def getRaids(self) -> List[str]:
+    def getRaids(self) -> list[str]:
         from rocks_partition import probe
 
         return list(probe.raid_info(self.devices))
@@ -50,16 +50,17 @@ class RocksPartition:
             raise KeyError("no disk %s" % name)
         return found
 
-    def getNodePartInfo(self, disks: Sequence[str]) -> Dict[str, List[Tuple[str, ...]]]:
+    def getNodePartInfo(self, disks: Sequence[str]) -> dict[str, list[tuple[str, ...]]]:
         """{disk: [8-tuples]} as in Rocks, with exact sector strings ("2048s") for start and size."""
         rocks = self.layout().to_rocks()
         return {name: rocks[name] for name in disks if name in rocks}
 
-    def parsePartInfo(self, text: str) -> Tuple[str, ...]:
+    def parsePartInfo(self, text: str) -> tuple[str, ...]:
         return parse_rocks_string(text)
 
-    def isRocksDisk(self, partinfo: Sequence[Tuple[str, ...]], touchit: int = 0) -> bool:
-        """True when a partition of the disk carries the marker; ``touchit`` stamps the first mountable one."""
+    def isRocksDisk(self, partinfo: Sequence[tuple[str, ...]], touchit: int = 0) -> bool:
+        """True when a partition of the disk carries the marker; ``touchit`` stamps the first mountable
+        one."""
         from rocks_partition import probe
 
         if not partinfo:
@@ -76,14 +77,14 @@ class RocksPartition:
             return False
         return disk.marker
 
-    def compareDiskInfo(self, db: Sequence[Tuple[str, ...]], node: Sequence[Tuple[str, ...]]) -> bool:
+    def compareDiskInfo(self, db: Sequence[tuple[str, ...]], node: Sequence[tuple[str, ...]]) -> bool:
         """Same partitions with equal start, size, id, fstype, flags, partflags and mountpoint."""
         if len(db) != len(node):
             return False
         return all(any(tuple(d[1:]) == tuple(n[1:]) for n in node) for d in db)
 
     # -- kickstart lines ------------------------------------------------------------------------------
-    def addPartitions(self, partinfo: Sequence[Tuple[str, ...]], format: int) -> List[str]:
+    def addPartitions(self, partinfo: Sequence[tuple[str, ...]], format: int) -> list[str]:
         """Lines that reuse existing partitions; / and /var are always re-created (formatted)."""
         lines = []
         for tup in partinfo:
@@ -103,7 +104,7 @@ class RocksPartition:
                 lines.append("part %s --onpart=%s%s" % (mnt, device, noformat))
         return lines
 
-    def defaultRootDisk(self, disk: str) -> List[str]:
+    def defaultRootDisk(self, disk: str) -> list[str]:
         lines = []
         if "/" not in self.mountpoints:
             for mnt, key in (("/", "root"), ("/var", "var"), ("swap", "swap")):
@@ -112,7 +113,7 @@ class RocksPartition:
                 self.mountpoints.append(mnt)
         return lines + self.defaultDataDisk(disk)
 
-    def defaultDataDisk(self, disk: str) -> List[str]:
+    def defaultDataDisk(self, disk: str) -> list[str]:
         n = 1
         while "/state/partition%d" % n in self.mountpoints:
             n += 1

@@ -17,9 +17,8 @@ import os
 import re
 import subprocess
 import tempfile
-from typing import Dict, List, Optional, Tuple
 
-from rocks_partition.records import DiskRecord, Layout, PartitionRecord, PartitionError
+from rocks_partition.records import DiskRecord, Layout, PartitionError, PartitionRecord
 
 ENV_DEVICES = "ROCKS_PARTITION_DEVICES"
 MARKER = ".rocks-release"
@@ -34,7 +33,7 @@ class ProbeError(PartitionError):
     """A disk could not be read."""
 
 
-def device_map(explicit: Optional[Dict[str, str]] = None) -> Optional[Dict[str, object]]:
+def device_map(explicit: dict[str, str] | None = None) -> dict[str, object] | None:
     """The explicit map, else the environment's, else None (real discovery)."""
     if explicit is not None:
         return {"disks": dict(explicit), "raids": {}}
@@ -48,7 +47,7 @@ def device_map(explicit: Optional[Dict[str, str]] = None) -> Optional[Dict[str, 
     return data
 
 
-def disk_paths(devices: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+def disk_paths(devices: dict[str, str] | None = None) -> dict[str, str]:
     """{name: path} of the disks to consider, sorted by name."""
     mapping = device_map(devices)
     if mapping is not None:
@@ -58,10 +57,11 @@ def disk_paths(devices: Optional[Dict[str, str]] = None) -> Dict[str, str]:
     media = _media_disks()
     found = {}
     for dev in parted.getAllDevices():
-        name = dev.path[len("/dev/"):] if dev.path.startswith("/dev/") else dev.path
+        name = dev.path.removeprefix("/dev/")
         if _NOT_DISKS.match(os.path.basename(name)) or dev.readOnly or name in media:
             continue
-        if dev.type in [getattr(parted, t, -1) for t in ("DEVICE_DM", "DEVICE_LOOP", "DEVICE_MD", "DEVICE_FILE")]:
+        skip_types = ("DEVICE_DM", "DEVICE_LOOP", "DEVICE_MD", "DEVICE_FILE")
+        if dev.type in [getattr(parted, t, -1) for t in skip_types]:
             continue
         found[name] = dev.path
     return dict(sorted(found.items()))
@@ -82,7 +82,7 @@ def _media_disks() -> set:
     return disks
 
 
-def raid_info(devices: Optional[Dict[str, str]] = None) -> Dict[str, Tuple[str, List[str]]]:
+def raid_info(devices: dict[str, str] | None = None) -> dict[str, tuple[str, list[str]]]:
     """{md: (level, [members])} from the device map or /proc/mdstat."""
     mapping = device_map(devices)
     if mapping is not None:
@@ -136,13 +136,14 @@ def read_disk(name: str, path: str, markers: bool = True) -> DiskRecord:
         if markers and fstype in _MOUNTABLE:
             text = read_marker(path, record)
             if text is not None:
-                record = PartitionRecord(**dict(record.__dict__, marker=True, mountpoint=_marker_mountpoint(text)))
+                mountpoint = _marker_mountpoint(text)
+                record = PartitionRecord(**dict(record.__dict__, marker=True, mountpoint=mountpoint))
         parts.append(record)
     return DiskRecord(name=name, size=device.length, sector_size=device.sectorSize, label=disk.type,
                       partitions=tuple(parts))
 
 
-def discover(devices: Optional[Dict[str, str]] = None, markers: bool = True) -> Layout:
+def discover(devices: dict[str, str] | None = None, markers: bool = True) -> Layout:
     """Every disk's layout plus the md arrays (level and members; mountpoints are filled by the caller)."""
     disks = tuple(read_disk(n, p, markers) for n, p in disk_paths(devices).items())
     raids = tuple(PartitionRecord(device=md, part_type="raid", level=level, members=tuple(members))
@@ -165,12 +166,12 @@ def _marker_mountpoint(text: str) -> str:
     return ""  # a Rocks-era marker ("Rocks release 6.2 ...") carries no mountpoint
 
 
-def read_marker(path: str, part: PartitionRecord) -> Optional[str]:
+def read_marker(path: str, part: PartitionRecord) -> str | None:
     """The marker's text, or None when the partition has none."""
     if part.fstype in _EXT:
         spec = "%s?offset=%d" % (path, part.start_bytes)
-        result = subprocess.run(["debugfs", "-R", "cat /%s" % MARKER, spec], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, universal_newlines=True)
+        result = subprocess.run(["debugfs", "-R", "cat /%s" % MARKER, spec], capture_output=True,
+                                text=True)
         if result.returncode != 0 or "not found" in result.stderr or "Bad magic" in result.stderr:
             return None
         return result.stdout
@@ -195,7 +196,7 @@ def write_marker(path: str, part: PartitionRecord, mountpoint: str) -> None:
             subprocess.run(["debugfs", "-w", "-R", "rm /%s" % MARKER, spec], stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL)
             result = subprocess.run(["debugfs", "-w", "-R", "write %s %s" % (local.name, MARKER), spec],
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+                                    capture_output=True, text=True)
         if result.returncode != 0 or "rror" in result.stderr:
             raise ProbeError("cannot stamp %s: %s" % (part.device, result.stderr.strip()))
         return
@@ -213,13 +214,13 @@ class _mounted:
         self.path, self.part, self.readonly = path, part, readonly
         self.dir = ""
 
-    def __enter__(self) -> Optional[str]:
+    def __enter__(self) -> str | None:
         self.dir = tempfile.mkdtemp(prefix="rocks-mnt-")
         opts = "offset=%d,sizelimit=%d" % (self.part.start_bytes, self.part.size_bytes)
         if self.readonly:
             opts = "ro," + opts + (",norecovery" if self.part.fstype == "xfs" else "")
         result = subprocess.run(["mount", "-t", self.part.fstype, "-o", opts, self.path, self.dir],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                capture_output=True)
         if result.returncode != 0:
             os.rmdir(self.dir)
             self.dir = ""

@@ -16,7 +16,7 @@ import ast
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 FORMAT_VERSION = 1
 MAX_INPUT = 1 << 20  # bytes of one report
@@ -50,11 +50,11 @@ class PartitionRecord:
     sector_size: int = 512
     fstype: str = ""  # as probed: ext4, xfs, swap, "" when unknown
     mountpoint: str = ""  # "/", "swap", "raid.sda3", "" when unknown
-    flags: Tuple[str, ...] = ()  # boot, raid, lvm, bios_grub
+    flags: tuple[str, ...] = ()  # boot, raid, lvm, bios_grub
     part_type: str = "primary"  # primary, logical, extended; "raid" for md devices
     marker: bool = False  # carries /.rocks-release
     level: str = ""  # md devices: RAID level ("1")
-    members: Tuple[str, ...] = ()  # md devices: member partitions
+    members: tuple[str, ...] = ()  # md devices: member partitions
 
     @property
     def start_bytes(self) -> int:
@@ -68,13 +68,14 @@ class PartitionRecord:
     def size_mib(self) -> int:
         return self.size_bytes // (1 << 20)
 
-    def to_dict(self) -> Dict[str, Any]:
-        return {"device": self.device, "start": self.start, "size": self.size, "sector_size": self.sector_size,
+    def to_dict(self) -> dict[str, Any]:
+        return {"device": self.device, "start": self.start, "size": self.size,
+                "sector_size": self.sector_size,
                 "fstype": self.fstype, "mountpoint": self.mountpoint, "flags": list(self.flags),
                 "part_type": self.part_type, "marker": self.marker, "level": self.level,
                 "members": list(self.members)}
 
-    def to_rocks_tuple(self) -> Tuple[str, ...]:
+    def to_rocks_tuple(self) -> tuple[str, ...]:
         """Rocks' 8-tuple; start/size as exact parted sector strings ("2048s")."""
         flags = " ".join(self.members) if self.members else " ".join(self.flags)
         return (self.device, "%ds" % self.start, "%ds" % self.size, "", self.fstype, flags,
@@ -87,7 +88,7 @@ class DiskRecord:
     size: int = 0  # sectors
     sector_size: int = 512
     label: str = ""  # msdos, gpt, "" (no partition table)
-    partitions: Tuple[PartitionRecord, ...] = ()
+    partitions: tuple[PartitionRecord, ...] = ()
 
     @property
     def marker(self) -> bool:
@@ -97,17 +98,17 @@ class DiskRecord:
     def size_bytes(self) -> int:
         return self.size * self.sector_size
 
-    def partition(self, device: str) -> Optional[PartitionRecord]:
+    def partition(self, device: str) -> PartitionRecord | None:
         for part in self.partitions:
             if part.device == device:
                 return part
         return None
 
-    def to_dict(self) -> Dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return {"size": self.size, "sector_size": self.sector_size, "label": self.label,
                 "partitions": [p.to_dict() for p in self.partitions]}
 
-    def to_rocks_tuples(self) -> List[Tuple[str, ...]]:
+    def to_rocks_tuples(self) -> list[tuple[str, ...]]:
         if not self.partitions:
             return [(self.name, "", "", "", "", "", "", "")]  # Rocks' "<disk>,,,,,,," empty disk
         return [p.to_rocks_tuple() for p in self.partitions]
@@ -115,26 +116,26 @@ class DiskRecord:
 
 @dataclass(frozen=True)
 class Layout:
-    disks: Tuple[DiskRecord, ...] = ()
-    raids: Tuple[PartitionRecord, ...] = ()
+    disks: tuple[DiskRecord, ...] = ()
+    raids: tuple[PartitionRecord, ...] = ()
 
-    def disk(self, name: str) -> Optional[DiskRecord]:
+    def disk(self, name: str) -> DiskRecord | None:
         for disk in self.disks:
             if disk.name == name:
                 return disk
         return None
 
-    def all_partitions(self) -> List[PartitionRecord]:
+    def all_partitions(self) -> list[PartitionRecord]:
         return [p for d in self.disks for p in d.partitions] + list(self.raids)
 
-    def to_dict(self) -> Dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return {"version": FORMAT_VERSION, "disks": {d.name: d.to_dict() for d in self.disks},
                 "raids": {r.device: r.to_dict() for r in self.raids}}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
 
-    def to_rocks(self) -> Dict[str, List[Tuple[str, ...]]]:
+    def to_rocks(self) -> dict[str, list[tuple[str, ...]]]:
         """{disk: [8-tuples]} as Rocks' getNodePartInfo returned it (md devices under their own name)."""
         out = {d.name: d.to_rocks_tuples() for d in self.disks}
         for raid in self.raids:
@@ -144,7 +145,7 @@ class Layout:
 
 def disk_of(device: str) -> str:
     """sda5 -> sda; nvme0n1p2 -> nvme0n1; cciss/c0d0p1 -> cciss/c0d0; md0 -> md0."""
-    device = device[len("/dev/"):] if device.startswith("/dev/") else device
+    device = device.removeprefix("/dev/")
     if device.startswith("md"):
         return device
     base = device.rstrip("0123456789")
@@ -160,7 +161,8 @@ def _fail(where: str, message: str) -> ReportError:
 
 
 def check_depth(text: str, limit: int = MAX_DEPTH) -> None:
-    """Refuse nesting deeper than ``limit`` before any parser recurses into it (brackets in strings skipped)."""
+    """Refuse nesting deeper than ``limit`` before any parser recurses into it (brackets inside strings
+    do not count)."""
     depth, quote, escaped = 0, "", False
     for ch in text:
         if quote:
@@ -180,7 +182,7 @@ def check_depth(text: str, limit: int = MAX_DEPTH) -> None:
             depth -= 1
 
 
-def _str(value: Any, where: str, pattern: "re.Pattern[str]") -> str:
+def _str(value: Any, where: str, pattern: re.Pattern[str]) -> str:
     if not isinstance(value, str) or len(value) > MAX_FIELD:
         raise _fail(where, "expected a string of at most %d characters" % MAX_FIELD)
     if not pattern.match(value):
@@ -200,7 +202,7 @@ def _bool(value: Any, where: str) -> bool:
     return value
 
 
-def _obj(value: Any, where: str, allowed: Tuple[str, ...]) -> Dict[str, Any]:
+def _obj(value: Any, where: str, allowed: tuple[str, ...]) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise _fail(where, "expected an object")
     unknown = sorted(set(value) - set(allowed))
@@ -267,7 +269,8 @@ def layout_from_dict(value: Any) -> Layout:
         parts_in = disk.get("partitions", [])
         if not isinstance(parts_in, list):
             raise _fail(where + ".partitions", "expected a list")
-        parts = tuple(partition_from_dict(p, "%s.partitions[%d]" % (where, i)) for i, p in enumerate(parts_in))
+        parts = tuple(partition_from_dict(p, "%s.partitions[%d]" % (where, i))
+                      for i, p in enumerate(parts_in))
         disks.append(DiskRecord(name=name, size=_int(disk.get("size", 0), where + ".size"),
                                 sector_size=_int(disk.get("sector_size", 512), where + ".sector_size"),
                                 label=label, partitions=parts))
@@ -292,8 +295,8 @@ def _checked(layout: Layout) -> Layout:
     return layout
 
 
-def _reject_duplicates(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
-    out: Dict[str, Any] = {}
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
             raise ReportError("duplicate key %r" % key)
@@ -301,7 +304,7 @@ def _reject_duplicates(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
     return out
 
 
-def parse_report_json(text: "str | bytes") -> Layout:
+def parse_report_json(text: str | bytes) -> Layout:
     """Strictly parse a JSON report (``Layout.to_json``); raises ReportError naming the bad field."""
     if isinstance(text, bytes):
         if len(text) > MAX_INPUT:
@@ -377,7 +380,7 @@ def partition_from_rocks_tuple(values: Any, where: str = "partition") -> Partiti
     )
 
 
-def parse_rocks_string(text: str) -> Tuple[str, ...]:
+def parse_rocks_string(text: str) -> tuple[str, ...]:
     """Rocks' comma form 'sda1,2048s,...' (parsePartInfo): split into the 8-tuple."""
     fields = text.strip().split(",")
     if len(fields) != 8:
@@ -441,7 +444,7 @@ class DbInfo:
         return json.dumps(data, sort_keys=True)
 
 
-def parse_db_info(text: "str | bytes") -> DbInfo:
+def parse_db_info(text: str | bytes) -> DbInfo:
     layout = parse_report_json(text)
     data = json.loads(text)
     return DbInfo(recorded=layout, reset=_bool(data.get("reset", False), "report.reset"))

@@ -8,8 +8,8 @@ import json
 import re
 import shutil
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -24,7 +24,7 @@ GIB = 1 << 30
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         path = self.server.files.get(self.path.split("?")[0])  # type: ignore[attr-defined]
         if path is None:
             self.send_error(404)
@@ -35,7 +35,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         self.server.posts.append((self.path, json.loads(body)))  # type: ignore[attr-defined]
         self.send_response(200)
@@ -100,7 +100,8 @@ def site_pre(variant: str | None, tmp_path: Path, hostname: str = "compute-0-0")
         shutil.copy(SITE_PROFILES / variant, site / "nodes/replace-partition.xml")
     lib = GraphLibrary.load([Source(stock_nodes_dir(), "stock"), Source(site, "site")])
     text = KickstartCompiler(lib).kickstart("compute", base_attrs(hostname=hostname), None)
-    sections = re.findall(r"^(%pre\b[^\n]*\n# nodes/(?:replace-)?partition\.xml:.*?^%end\n)", text, re.S | re.M)
+    sections = re.findall(r"^(%pre\b[^\n]*\n# nodes/(?:replace-)?partition\.xml:.*?^%end\n)", text,
+                          re.DOTALL | re.MULTILINE)
     assert len(sections) == 1, text
     return sections[0]
 

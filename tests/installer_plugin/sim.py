@@ -101,7 +101,8 @@ class Simulator:
         self.devices = {"disks": {n: "/dev/%s" % n for n in sorted(self.disks)}, "raids": raids}
 
     def run(self, interp: str, script_path: str, kind: str = "cmd") -> tuple[int, str]:
-        env = {"PATH": "%s:/usr/sbin:/usr/bin:/sbin:/bin" % self.python_bin, "HOME": "/tmp", "LANG": "C.UTF-8",
+        env = {"PATH": "%s:/usr/sbin:/usr/bin:/sbin:/bin" % self.python_bin, "HOME": "/tmp",
+               "LANG": "C.UTF-8",
                "SIM_DISKS": " ".join("%s=%s" % (n, p) for n, p in sorted(self.disks.items())),
                "ROCKS_PARTITION_DEVICES": json.dumps(self.devices)}
         cmd = ["unshare", "--mount", "--propagation", "private", "/bin/sh", str(self.root / "enter.sh"),
@@ -150,7 +151,7 @@ class Simulator:
             path = match.group(1)
             assert path.startswith("/tmp/"), "simulator resolves %include only under /tmp"
             return _read(self.root / "tmp" / path[len("/tmp/"):])
-        return re.sub(r"^%include\s+(\S+)\s*$", include, text, flags=re.M)
+        return re.sub(r"^%include\s+(\S+)\s*$", include, text, flags=re.MULTILINE)
 
     # -- applying the partitioning ---------------------------------------------------------------------
     def _apply(self, handler, result: Result) -> None:
@@ -212,7 +213,8 @@ class Simulator:
                 "mountpoint": r.mountpoint, "level": str(r.level).replace("RAID", "").replace("raid", ""),
                 "members": members, "fstype": r.fstype or "", "format": bool(r.format)}
         result.raids = raids
-        self._write_device_map({md: {"level": v["level"], "members": v["members"]} for md, v in raids.items()})
+        self._write_device_map({md: {"level": v["level"], "members": v["members"]}
+                                for md, v in raids.items()})
         fstab = ["# written by the installer simulator"]
         for device, mnt in sorted({**result.created, **result.kept}.items()):
             if mnt and not mnt.startswith("raid.") and mnt != "biosboot":
@@ -229,7 +231,7 @@ def _parser(missing_include_fatal: bool) -> KickstartParser:
 
 
 def _without_includes(text: str) -> str:
-    return re.sub(r"^%include\s.*$", "# (include resolved after %pre)", text, flags=re.M)
+    return re.sub(r"^%include\s.*$", "# (include resolved after %pre)", text, flags=re.MULTILINE)
 
 
 def _read(path: Path) -> str:
@@ -392,7 +394,8 @@ def fingerprints(paths: list[Path]) -> dict[str, str]:
 def _in_partition(path: Path, part: dict, shell: str) -> subprocess.CompletedProcess:
     """Run ``shell`` with the partition mounted at $M, in a private mount namespace (root only)."""
     script = ('M=$(mktemp -d) && mount -t %s -o offset=%d,sizelimit=%d "%s" "$M" && (%s); rc=$?; '
-              'umount "$M"; rmdir "$M"; exit $rc' % (part["fstype"], part["start"], part["size"], path, shell))
+              'umount "$M"; rmdir "$M"; exit $rc'
+              % (part["fstype"], part["start"], part["size"], path, shell))
     return subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
                           capture_output=True, text=True)
 

@@ -33,7 +33,8 @@ def test_fresh_disk_default_scheme():
     assert plan.directives == [
         "clearpart --all --initlabel --drives=sda", "reqpart --add-boot",
         "part / --size=16000 --fstype=xfs --ondisk=sda", "part /var --size=4000 --fstype=xfs --ondisk=sda",
-        "part swap --size=1000 --ondisk=sda", "part /state/partition1 --size=1 --grow --fstype=xfs --ondisk=sda"]
+        "part swap --size=1000 --ondisk=sda",
+        "part /state/partition1 --size=1 --grow --fstype=xfs --ondisk=sda"]
     small = decide([blank("sda", 20)], scheme=Scheme(fstype="ext4", reqpart=False))
     assert "part / --size=8000 --fstype=ext4 --ondisk=sda" in small.directives
 
@@ -136,8 +137,8 @@ def test_manual():
 def test_raid_kept_when_all_members_are_kept():
     def member_disk(name):
         return DiskRecord(name, 10 * GIB_SECTORS, 512, "gpt", (
-            PartitionRecord(name + "1", 2048, 4096000, fstype="xfs", mountpoint="/" if name == "sda" else "/x",
-                            marker=True),
+            PartitionRecord(name + "1", 2048, 4096000, fstype="xfs",
+                            mountpoint="/" if name == "sda" else "/x", marker=True),
             PartitionRecord(name + "2", 4098048, 4096000, flags=("raid",))))
     md = PartitionRecord("md0", part_type="raid", level="1", members=("sda2", "sdb2"), mountpoint="/bigdisk")
     plan = decide([member_disk("sda"), member_disk("sdb")], db=Layout(raids=(md,)))

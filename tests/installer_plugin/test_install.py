@@ -39,8 +39,8 @@ def test_fresh_single_disk_gets_the_default_scheme(tmp_path, make_disk, sim, bui
     result = sim({"sda": sda}).install(build_ks(site_pre(None, tmp_path)))
     # formatted: everything (a blank disk); kept: nothing
     assert not result.stopped and not result.kept, result.log()
-    assert result.created == {"sda1": "biosboot", "sda2": "/boot", "sda3": "/", "sda4": "/var", "sda5": "swap",
-                              "sda6": "/state/partition1"}
+    assert result.created == {"sda1": "biosboot", "sda2": "/boot", "sda3": "/", "sda4": "/var",
+                              "sda5": "swap", "sda6": "/state/partition1"}
     assert result.formatted == {"sda2": "xfs", "sda3": "xfs", "sda4": "xfs", "sda5": "swap", "sda6": "xfs"}
     assert "clear disk on sda (default scheme, root disk)" in result.plan
     report = parse_report_json(json.dumps(last_report(frontend)))
@@ -91,8 +91,8 @@ def test_talk_single_disk_program(tmp_path, make_disk, sim, build_ks, frontend):
     result = s.install(build_ks(site_pre(TALK_DISK, tmp_path), db_info=db_from(frontend)))
     assert result.kept == {"sda3": "swap", "sda4": "/mydata"}, result.log()
     assert result.formatted == {"sda1": "ext3", "sda2": "ext3"}
-    assert "user directive not applied: 'clearpart --all --initlabel --drives=sda': sda holds kept partitions" \
-        in result.plan
+    assert ("user directive not applied: 'clearpart --all --initlabel --drives=sda': "
+            "sda holds kept partitions") in result.plan
     plan_posts = [b for p, b in frontend.posts if p.startswith("/install/sbin/public/partition-plan")]
     assert plan_posts and plan_posts[-1]["plan"]["problems"]
     assert_kept(before, fingerprints([sda]), ["sda3", "sda4"])
@@ -103,7 +103,8 @@ def test_talk_raid_program_on_two_disks(tmp_path, make_disk, sim, build_ks, fron
     sda, sdb = make_disk("sda"), make_disk("sdb", 8)
     result = sim({"sda": sda, "sdb": sdb}).install(build_ks(site_pre(TALK_RAID, tmp_path)))
     # formatted: / and /var on sda; created: raid.sda, raid.sdb members; RAID1 /bigdisk at the plan level
-    assert result.created == {"sda1": "/", "sda2": "/var", "sda3": "raid.sda", "sdb1": "raid.sdb"}, result.log()
+    assert result.created == {"sda1": "/", "sda2": "/var", "sda3": "raid.sda", "sdb1": "raid.sdb"}, \
+        result.log()
     assert result.formatted == {"sda1": "ext3", "sda2": "ext3"}
     assert result.raids["md0"]["mountpoint"] == "/bigdisk" and result.raids["md0"]["level"] == "1"
     assert result.raids["md0"]["members"] == ["sda3", "sdb1"]
@@ -203,7 +204,8 @@ def test_replaced_disk_is_repartitioned_and_the_other_kept(tmp_path, make_disk, 
     assert_kept(before, fingerprints([sda]), ["sda2", "sda5", "sda6"])
 
 
-def test_recorded_layout_that_no_longer_matches_stops_the_install(tmp_path, make_disk, sim, build_ks, frontend):
+def test_recorded_layout_that_no_longer_matches_stops_the_install(tmp_path, make_disk, sim, build_ks,
+                                                                  frontend):
     sda = make_disk("sda")
     s = sim({"sda": sda})
     s.install(build_ks(site_pre(None, tmp_path)))
@@ -219,7 +221,8 @@ def test_recorded_layout_that_no_longer_matches_stops_the_install(tmp_path, make
     assert "does not match" in stop["plan"]["stop"]
 
 
-def test_user_directives_on_a_marked_disk_are_reported_not_applied(tmp_path, make_disk, sim, build_ks, frontend):
+def test_user_directives_on_a_marked_disk_are_reported_not_applied(tmp_path, make_disk, sim, build_ks,
+                                                                   frontend):
     sda = make_disk("sda")
     s = sim({"sda": sda})
     s.install(build_ks(site_pre(None, tmp_path)))

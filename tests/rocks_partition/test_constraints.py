@@ -14,7 +14,8 @@ PACKAGES = ["rocks_partition", "installer_plugin"]
 
 
 def vermin(*paths: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", "import sys; from vermin.main import main; sys.exit(main())", "-t=3.9-", "--no-tips", "--eval-annotations",
+    run_vermin = "import sys; from vermin.main import main; sys.exit(main())"
+    return subprocess.run([sys.executable, "-c", run_vermin, "-t=3.9-", "--no-tips", "--eval-annotations",
                            "--violations", *paths], capture_output=True, text=True, cwd=REPO)
 
 
@@ -47,5 +48,6 @@ assert not outside, outside
 assert "ksserver" not in sys.modules
 print("ok")
 """
-    result = subprocess.run([sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    result = subprocess.run([sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True,
+                            cwd=tmp_path)
     assert result.stdout.strip() == "ok", result.stderr

@@ -21,7 +21,7 @@ def image(path: Path, label: str, parts: list[tuple[int, str]], gib: int = 2) ->
     dev = parted.getDevice(str(path))
     disk = parted.freshDisk(dev, label)
     start = 2048
-    for size, fstype in parts:
+    for size, _fstype in parts:
         geom = parted.Geometry(device=dev, start=start, end=start + size * 2048 - 1)
         part = parted.Partition(disk=disk, type=parted.PARTITION_NORMAL, geometry=geom)
         disk.addPartition(part, parted.Constraint(exactGeom=geom))
@@ -100,15 +100,16 @@ def test_rocks_era_marker_without_a_mountpoint(disks, tmp_path):
 
 def test_device_map_from_the_environment(disks, monkeypatch):
     import json
-    monkeypatch.setenv(probe.ENV_DEVICES, json.dumps({"disks": {"sdb": disks["sdb"]},
-                                                     "raids": {"md0": {"level": "1", "members": ["a1", "b1"]}}}))
+    raids = {"md0": {"level": "1", "members": ["a1", "b1"]}}
+    monkeypatch.setenv(probe.ENV_DEVICES, json.dumps({"disks": {"sdb": disks["sdb"]}, "raids": raids}))
     p = RocksPartition()
     assert p.getDisks() == ["sdb"] and p.getRaids() == ["md0"]
     assert probe.discover().raids[0].members == ("a1", "b1")
 
 
 @pytest.mark.parametrize("name,skipped", [("loop0", True), ("ram1", True), ("zram0", True), ("sr0", True),
-                                          ("md127", True), ("dm-0", True), ("sda", False), ("nvme0n1", False)])
+                                          ("md127", True), ("dm-0", True), ("sda", False),
+                                          ("nvme0n1", False)])
 def test_not_disks(name, skipped):
     assert bool(probe._NOT_DISKS.match(name)) == skipped
 
@@ -118,7 +119,8 @@ def test_install_media_disks_are_found_from_mounts(monkeypatch, tmp_path):
     mounts.write_text("/dev/sdb1 /run/install/repo iso9660 ro 0 0\n/dev/sr0 /mnt/cd udf ro 0 0\n"
                       "/dev/sda3 / xfs rw 0 0\n")
     real_open = open
-    monkeypatch.setattr("builtins.open", lambda p, *a, **k: real_open(mounts if p == "/proc/mounts" else p, *a, **k))
+    monkeypatch.setattr("builtins.open",
+                        lambda p, *a, **k: real_open(mounts if p == "/proc/mounts" else p, *a, **k))
     assert probe._media_disks() == {"sdb", "sr"}
 
 

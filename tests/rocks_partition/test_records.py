@@ -6,13 +6,26 @@ import json
 
 import pytest
 
-from rocks_partition.records import (DbInfo, DiskRecord, Layout, PartitionError, PartitionRecord, ReportError,
-                                     disk_of, layout_from_rocks, parse_db_info, parse_report_json,
-                                     parse_rocks_header, parse_rocks_string, parted_size_to_sectors)
+from rocks_partition.records import (
+    DbInfo,
+    DiskRecord,
+    Layout,
+    PartitionError,
+    PartitionRecord,
+    ReportError,
+    disk_of,
+    layout_from_rocks,
+    parse_db_info,
+    parse_report_json,
+    parse_rocks_header,
+    parse_rocks_string,
+    parted_size_to_sectors,
+)
 
 AGLT2 = ("{'sda': [('sda1','32.3kB','16.8GB','','ext3','boot','','/'), "
          "('sda2','16.8GB','4195MB','','ext3','','','/var'), "
-         "('sda3','21.0GB','1045MB','','linux-swap','','','swap'), ('sda4','22.0GB','10.2GB','','','','',''), "
+         "('sda3','21.0GB','1045MB','','linux-swap','','','swap'), "
+         "('sda4','22.0GB','10.2GB','','','','',''), "
          "('sda5','22.0GB','10.2GB','','ext3','','','/state/partition1')]}")
 
 
@@ -52,7 +65,8 @@ def test_rocks_header_parsed_as_literal():
     assert [p.mountpoint for p in sda.partitions] == ["/", "/var", "swap", "", "/state/partition1"]
     assert sda.partition("sda1").size == parted_size_to_sectors("16.8GB") == 32812500
     assert sda.partition("sda1").flags == ("boot",)
-    raid = parse_rocks_header("{'md0': [('md0','','','','ext3','raid.sda3 raid.sdb3','--level=1','/bigdisk')]}")
+    raid = parse_rocks_header("{'md0': [('md0','','','','ext3','raid.sda3 raid.sdb3','--level=1',"
+                              "'/bigdisk')]}")
     assert raid.raids[0].members == ("sda3", "sdb3") and raid.raids[0].level == "1"
 
 

@@ -17,11 +17,12 @@ import urllib.request
 
 from installer_plugin.decide import decide
 from rocks_partition import probe
-from rocks_partition.records import DiskRecord, Layout, PartitionRecord, parse_db_info
+from rocks_partition.records import DiskRecord, Layout, PartitionError, PartitionRecord, parse_db_info
 
 REPORT_PATH = "/install/sbin/public/partitions"
 PLAN_PATH = "/install/sbin/public/partition-plan"
 TIMEOUT = 30
+CONSOLE = "/dev/console"  # tests point this into their own directory
 
 
 def _url(server: str, path: str, token: str | None) -> str:
@@ -48,7 +49,7 @@ def _console(message: str) -> None:
     """The admin watches the console (rocks-console); stderr reaches the installer's log too."""
     sys.stderr.write(message.rstrip() + "\n")
     try:
-        with open("/dev/console", "w") as console:
+        with open(CONSOLE, "a") as console:
             console.write(message.rstrip() + "\n")
     except OSError:
         pass
@@ -68,7 +69,12 @@ def _frontend() -> bool:
 
 def pre_decide(args: argparse.Namespace) -> int:
     db_text = _read(args.db_info)
-    db = parse_db_info(db_text) if db_text.strip() else None
+    try:
+        db = parse_db_info(db_text) if db_text.strip() else None
+    except PartitionError as exc:
+        _write(args.out, "")
+        _console("partitioning stopped: %s: %s" % (args.db_info, exc))
+        return 1
     layout = probe.discover()
     plan = decide(layout.disks, db.recorded if db else None, _read(args.user_info),
                   reset=bool(db and db.reset), frontend=_frontend())

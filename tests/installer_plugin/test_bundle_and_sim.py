@@ -49,3 +49,17 @@ def test_simulator_scripts_see_only_the_image_disks_and_private_dirs(tmp_path, m
     # real discovery (no device map) inside the namespace: the host's disks are not there to find
     assert lines[3] == "[]"
     assert (tmp_path / "sandbox/tmp/mine").exists() and (tmp_path / "sandbox/opt/mine").exists()
+
+
+def test_pre_decide_stops_on_a_corrupt_server_record(tmp_path, capsys, monkeypatch):
+    from installer_plugin import cli
+    from installer_plugin.cli import main
+    monkeypatch.setattr(cli, "CONSOLE", str(tmp_path / "console"))
+    db = tmp_path / "db.json"
+    db.write_text('{"disks": {"sda": {"partitions": [{"device": "sda1", "size": "16.8GB"}]}}}')
+    out = tmp_path / "partition-info"
+    rc = main(["pre-decide", "--db-info", str(db), "--user-info", str(tmp_path / "none"), "--out", str(out),
+               "--plan", str(tmp_path / "plan")])
+    assert rc == 1 and out.read_text() == ""
+    assert "disks.sda.partitions[0].size" in capsys.readouterr().err
+    assert "partitioning stopped" in (tmp_path / "console").read_text()

@@ -39,8 +39,8 @@ venv: deps $(STAMP)
 run: venv
 	$(VENV)/bin/rocks init
 	$(PY) -m ksserver.demo
-	@echo "kickstart: curl -H 'X-RHN-Provisioning-MAC-0: eth0 52:54:00:00:01:00' http://$(BIND)/install/sbin/kickstart.cgi"
-	@echo "preview:   curl 'http://$(BIND)/install/sbin/kickstart.cgi?client=compute-0-0'"
+	@echo "kickstart: curl --interface 127.0.100.10 -H 'X-RHN-Provisioning-MAC-0: eth0 52:54:00:00:01:00' http://$(BIND)/install/sbin/kickstart.cgi"
+	@echo "preview:   curl -H \"Authorization: Bearer \$$(cat $(KSSERVER_ROOT)/admin-token)\" 'http://$(BIND)/install/sbin/kickstart.cgi?client=compute-0-0'"
 	$(VENV)/bin/ksserver serve --bind $(BIND) --workers $(WORKERS)
 
 test: venv

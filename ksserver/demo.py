@@ -10,7 +10,9 @@ import sys
 from ksserver.config import load_settings
 from ksserver.db.session import Database
 from ksserver.inventory.hosts import HostRequest
-from ksserver.services import Cluster, hosts
+from ksserver.services import Cluster, hosts, interfaces, networks
+from ksserver.services.interfaces import InterfaceRequest
+from ksserver.services.networks import NetworkRequest
 
 DEMO_HOSTS = [
     HostRequest(name="frontend", membership="Frontend", ip="10.1.1.1", mac="52:54:00:00:00:01", cpus=2),
@@ -20,9 +22,19 @@ DEMO_HOSTS = [
 ]
 
 
+# A provisioning network of loopback addresses, so that `curl --interface 127.0.100.10` on this machine
+# stands in for compute-0-0 fetching its kickstart from its own address (loopback itself has no rights).
+DEMO_NETWORK = NetworkRequest("demo-loopback", "127.0.100.0", "255.255.255.0", provisioning=True)
+DEMO_IFACE = InterfaceRequest("compute-0-0", "eth1", ip="127.0.100.10", subnet="demo-loopback")
+
+
 def create_demo(cluster: Cluster) -> list[str]:
     existing = {h.name for h in hosts.list_hosts(cluster, [])}
-    return [hosts.add_host(cluster, req).name for req in DEMO_HOSTS if req.name not in existing]
+    added = [hosts.add_host(cluster, req).name for req in DEMO_HOSTS if req.name not in existing]
+    if DEMO_NETWORK.name not in {n.name for n in networks.list_networks(cluster, [])}:
+        networks.add_network(cluster, DEMO_NETWORK)
+        interfaces.add_interface(cluster, DEMO_IFACE)
+    return added
 
 
 def main() -> None:

@@ -225,3 +225,16 @@ class AdminToken(Base):
     name: Mapped[str] = mapped_column(String(64), unique=True)
     token_hash: Mapped[str] = mapped_column(String(128), unique=True)
     created_at: Mapped[float] = mapped_column(default=0.0)
+
+
+class Roll(Base):
+    """A Rocks roll: a folder of node and graph files that joins the node library when enabled."""
+
+    __tablename__ = "rolls"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    path: Mapped[str] = mapped_column(String(1024))
+    graphs: Mapped[str] = mapped_column(String(16), default="add")   # add | replace (the stock graph)
+    version: Mapped[str] = mapped_column(String(16), default="")     # picks include-version/<major>/
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)         # order among the rolls

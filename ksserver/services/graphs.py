@@ -65,3 +65,17 @@ def render_graph(dot: str, fmt: str) -> str:
     if done.returncode != 0:
         raise RocksError(f"dot failed: {done.stderr.strip()}")
     return done.stdout
+
+
+def host_reconfigure(cluster: Cluster, name: str) -> str:
+    """The host's reconfigure-phase scripts (``phase="reconfigure"``), which installs never run."""
+    from ksserver.inventory import context
+
+    service = _kickstarts(cluster)
+    with cluster.db.session() as session:
+        host = hosts.get_host(session, name)
+        root = host.membership.appliance.node
+        if not root:
+            raise InvalidArgument(f"host {name} is not kickstartable (its appliance has no root node)")
+        attrs = context.host_attrs(session, host)
+    return str(service.compiler().reconfigure_scripts(root, attrs))

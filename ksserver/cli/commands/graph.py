@@ -72,3 +72,10 @@ def list_host_graph(ctx: Context, call: Call) -> None:
          args="APPLIANCE", min_args=1, max_args=1, params=_FORMAT)
 def list_appliance_graph(ctx: Context, call: Call) -> None:
     ctx.out.write(graphs.appliance_graph(ctx.cluster, call.args[0], call["format"]))
+
+
+@command("report", "host", "reconfigure", summary="Print the reconfigure-phase scripts of a host's graph (what "
+                                                  "'rocks run reconfigure' would run; installs never run them).",
+         args="HOST", min_args=1, max_args=1)
+def report_host_reconfigure(ctx: Context, call: Call) -> None:
+    ctx.out.write(graphs.host_reconfigure(ctx.cluster, call.args[0]))

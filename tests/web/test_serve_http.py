@@ -61,3 +61,23 @@ def test_curl_as_anaconda_fetches_a_kickstart(server):
                               "X-RHN-Provisioning-MAC-0: eth0 52:54:00:99:99:99", url],
                              capture_output=True, text=True, timeout=60)
     assert refused.stdout == "403"
+
+
+def test_symlinks_out_of_install_are_refused_over_http(server, settings):
+    """The same attacks as tests/web/test_install_files.py, against the real server on loopback."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    from tests.web.test_install_files import ESCAPES, plant_links
+
+    plant_links(settings)
+    address = urlsplit(server)
+    for path in ESCAPES + ["/install/alias.txt"]:
+        conn = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
+        conn.request("GET", path)  # sent as written: no client-side '..' clean-up
+        response = conn.getresponse()
+        body = response.read()
+        conn.close()
+        expected = 200 if path.endswith("alias.txt") else 404
+        assert response.status == expected, path
+        assert b"root:" not in body

@@ -34,8 +34,9 @@ class Settings:
     threads: int = _setting(8, "Threads per gunicorn worker with worker_class gthread.")
     ks_version: str = _setting("RHEL9", "Default pykickstart syntax version of generated kickstarts "
                                         "(host/appliance attribute ks_version overrides).")
-    evals: bool = _setting(True, "Run <eval> elements of node files when generating kickstarts. "
-                                 "Off: each eval is replaced by a comment saying so.")
+    evals: bool = _setting(False, "Run <eval> elements of node files when generating kickstarts (as eval_user, "
+                                  "without secret attributes). Off: each eval is replaced by a comment saying so.")
+    eval_user: str = _setting("nobody", "Unprivileged user <eval> scripts run as when the server runs as root.")
     eval_timeout: float = _setting(10.0, "Seconds an <eval> may run before generation fails with an error.")
     trusted_proxies: tuple[str, ...] = _setting((), "Addresses of reverse proxies whose X-Forwarded-For header is "
                                                     "believed (comma-separated). Empty: never believed.")

@@ -83,6 +83,7 @@ def build_distribution(settings: Settings, db: Database, arch: str = "x86_64") -
         try:
             library = GraphLibrary.load(generations.generation_sources(settings, gen_id))  # file and line
             compiler = KickstartCompiler(library, evals=settings.evals, eval_timeout=settings.eval_timeout,
+                                         eval_user=settings.eval_user,
                                          ks_version=settings.ks_version)
             _validate_hosts(db, compiler, report, arch)
             if report.failures:

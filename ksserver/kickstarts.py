@@ -59,6 +59,7 @@ class KickstartService:
             log.error("generation %s not loaded: %s", generation, self.last_error)
             raise self.last_error from None
         compiler = KickstartCompiler(library, evals=self.settings.evals, eval_timeout=self.settings.eval_timeout,
+                                     eval_user=self.settings.eval_user,
                                      ks_version=self.settings.ks_version)
         self.last_error = None
         log.info("serving node/graph generation %s", (generation or STOCK)[:12])

@@ -35,3 +35,15 @@ def boolean(name: str, value: str | bool) -> bool:
 def is_true(value: str | bool | None) -> bool:
     """Rocks' truthiness of an attribute value: only a yes-word is true (unset, '' and other text are not)."""
     return parse_bool(value) is True
+
+
+_SECRET_WORDS = ("password", "passwd", "secret", "token", "privatekey", "private_key")
+SECRET_ATTRS = frozenset({"kickstart_privaterootpassword"})
+
+
+def is_secret_attr(name: str) -> bool:
+    """True for attribute names that hold secrets (password, passwd, secret, token, private_key or
+    privatekey anywhere in the name, any case; and Kickstart_PrivateRootPassword): such values never
+    reach an ``<eval>`` script's environment."""
+    lowered = name.lower()
+    return lowered in SECRET_ATTRS or any(word in lowered for word in _SECRET_WORDS)

@@ -217,3 +217,23 @@ def test_broken_site_profile_at_start_is_not_served(cluster, settings, caplog):
     broken = cluster("create", "distro")
     assert broken.code == 1 and "extend-compute.xml:3" in broken.err
     application.extensions["ksserver"].db.dispose()
+
+
+def test_eval_attack_through_the_test_client(cluster, settings, get):
+    """Issue #9 item 9: a published node file's eval sees no secret and does not run as root."""
+    import os
+    import pwd
+
+    nodes = settings.site_profile_dir / "nodes"
+    nodes.mkdir(parents=True)
+    (nodes / "extend-compute.xml").write_text(
+        "<kickstart>\n<post>\n<eval>echo \"uid=$(id -u) hash=[$Kickstart_PrivateRootPassword]\"</eval>\n"
+        "</post>\n</kickstart>\n")
+    assert cluster("create", "distro").code == 0
+    text = get(C00_IP).get_data(as_text=True)
+    uid = pwd.getpwnam("nobody").pw_uid if os.geteuid() == 0 else os.geteuid()
+    assert f"uid={uid} hash=[]" in text
+    off = create_app(dataclasses.replace(settings, evals=False))
+    body = off.test_client().get(KS, environ_base={"REMOTE_ADDR": C00_IP}).get_data(as_text=True)
+    assert "uid=" not in body and "skipped (evals disabled)" in body
+    off.extensions["ksserver"].db.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -28,10 +29,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def server(cluster, settings):
+@contextlib.contextmanager
+def running_server(settings, **env_extra: str):  # type: ignore[no-untyped-def]
     port = _free_port()
-    env = dict(os.environ, KSSERVER_ROOT=str(settings.root), KSSERVER_DATABASE_URL=settings.database_url)
+    env = dict(os.environ, KSSERVER_ROOT=str(settings.root), KSSERVER_DATABASE_URL=settings.database_url,
+               **env_extra)
     proc = subprocess.Popen([sys.executable, "-m", "ksserver.cli.serve", "serve", "--bind", f"127.0.0.1:{port}",
                              "--workers", "2", "--threads", "4"], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
@@ -42,9 +44,17 @@ def server(cluster, settings):
             break
         except OSError:
             time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    os.killpg(proc.pid, signal.SIGTERM)
-    proc.wait(timeout=20)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+
+
+@pytest.fixture
+def server(cluster, settings):
+    with running_server(settings) as url:
+        yield url
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl not installed")
@@ -81,3 +91,39 @@ def test_symlinks_out_of_install_are_refused_over_http(server, settings):
         expected = 200 if path.endswith("alias.txt") else 404
         assert response.status == expected, path
         assert b"root:" not in body
+
+
+EVAL_NODE = """<kickstart>
+<post>
+<eval>echo "eval-uid=$(id -u) hash=[$Kickstart_PrivateRootPassword] host=$hostname"</eval>
+</post>
+</kickstart>
+"""
+
+
+def _fetch_ks(url: str, mac: str = "52:54:00:00:01:00") -> str:
+    import urllib.request
+
+    req = urllib.request.Request(f"{url}/install/sbin/kickstart.cgi",
+                                 headers={"X-RHN-Provisioning-MAC-0": f"eth0 {mac}"})
+    with urllib.request.urlopen(req, timeout=30) as response:
+        return response.read().decode()
+
+
+def test_eval_attack_over_http(cluster, settings):
+    """Issue #9 item 9 against the real server: off unless enabled; when enabled, unprivileged and
+    without the root password hash."""
+    import pwd
+
+    nodes = settings.site_profile_dir / "nodes"
+    nodes.mkdir(parents=True)
+    (nodes / "extend-compute.xml").write_text(EVAL_NODE)
+    assert cluster("create", "distro").code == 0
+    with running_server(settings) as url:  # default settings: evals off
+        text = _fetch_ks(url)
+        assert "eval-uid" not in text and "skipped (evals disabled)" in text
+    with running_server(settings, KSSERVER_EVALS="yes") as url:
+        text = _fetch_ks(url)
+        assert "hash=[] host=compute-0-0" in text and "rootpw --iscrypted $6$" in text
+        uid = pwd.getpwnam("nobody").pw_uid if os.geteuid() == 0 else os.geteuid()
+        assert f"eval-uid={uid} " in text

@@ -89,8 +89,8 @@ def build_distribution(settings: Settings, db: Database, arch: str = "x86_64") -
             if report.failures:
                 more = report.failed_hosts - len(report.failures)
                 extra = f" (and {more} more)" if more > 0 else ""
-                raise DistError(f"{report.failed_hosts} of {report.hosts} kickstarts failed; the distribution "
-                                f"was not rebuilt: " + "; ".join(report.failures) + extra)
+                raise DistError(f"{report.failed_hosts} of {report.hosts} kickstarts failed; the "
+                                f"distribution was not rebuilt: " + "; ".join(report.failures) + extra)
             report.templates = compiler.cache_info()["templates"]
             report.os_tree = _swap_in_tree(settings, library, dist_root, arch, gen_id)
         except BaseException:
@@ -131,7 +131,8 @@ def _clean_stale_trees(dist_root: Path) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
-def _swap_in_tree(settings: Settings, library: GraphLibrary, dist_root: Path, arch: str, gen_id: str) -> Path | None:
+def _swap_in_tree(settings: Settings, library: GraphLibrary, dist_root: Path, arch: str,
+                  gen_id: str) -> Path | None:
     """Write a new tree under .trees/ (build/{nodes,graphs} and links to the OS tree), then point
     ``<arch>`` at it by renaming a symlink over the old one: one atomic step, so a reader sees the
     old tree or the new one, never none."""

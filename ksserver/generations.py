@@ -47,7 +47,8 @@ def generations_dir(settings: Settings) -> Path:
 
 def live_sources(settings: Settings) -> list[Source]:
     """What an admin edits: the stock node files, then the site profile."""
-    return [Source(path=stock_nodes_dir(), label="stock"), Source(path=settings.site_profile_dir, label="site")]
+    return [Source(path=stock_nodes_dir(), label="stock"),
+            Source(path=settings.site_profile_dir, label="site")]
 
 
 def collect(sources: list[Source]) -> list[SourceFile]:
@@ -63,7 +64,8 @@ def collect(sources: list[Source]) -> list[SourceFile]:
         if gdir.is_dir():
             for sub in sorted(p for p in gdir.iterdir() if p.is_dir()):
                 for path in sorted(sub.glob("*.xml")):
-                    out.append(SourceFile(source.label, source.graphs, f"graphs/{sub.name}/{path.name}", path))
+                    relpath = f"graphs/{sub.name}/{path.name}"
+                    out.append(SourceFile(source.label, source.graphs, relpath, path))
     return out
 
 
@@ -114,7 +116,8 @@ def generation_sources(settings: Settings, gen_id: str) -> list[Source]:
     """The sources of a published generation, to load a GraphLibrary from."""
     folder = generations_dir(settings) / gen_id
     manifest = json.loads((folder / MANIFEST).read_text())
-    return [Source(path=folder / s["folder"], label=s["label"], graphs=s["graphs"]) for s in manifest["sources"]]
+    return [Source(path=folder / s["folder"], label=s["label"], graphs=s["graphs"])
+            for s in manifest["sources"]]
 
 
 def published(session: Session) -> str | None:

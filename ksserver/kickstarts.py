@@ -58,9 +58,9 @@ class KickstartService:
                 f"generation {generation} cannot be read: {exc}")
             log.error("generation %s not loaded: %s", generation, self.last_error)
             raise self.last_error from None
-        compiler = KickstartCompiler(library, evals=self.settings.evals, eval_timeout=self.settings.eval_timeout,
-                                     eval_user=self.settings.eval_user,
-                                     ks_version=self.settings.ks_version)
+        settings = self.settings
+        compiler = KickstartCompiler(library, evals=settings.evals, eval_timeout=settings.eval_timeout,
+                                     eval_user=settings.eval_user, ks_version=settings.ks_version)
         self.last_error = None
         log.info("serving node/graph generation %s", (generation or STOCK)[:12])
         return generation or STOCK, compiler
@@ -71,22 +71,23 @@ class KickstartService:
         live = generations.live_digest(self.settings)
         if generation == live:
             return None
-        served = f"generation {generation[:12]}" if generation else "the stock node files (nothing published yet)"
+        served = f"generation {generation[:12]}" if generation else \
+            "the stock node files (nothing published yet)"
         if generation is None and not generations.collect([generations.live_sources(self.settings)[1]]):
             return None  # no site profile at all: stock is exactly what should be served
         return (f"site profiles changed since the published generation: installers get {served}; "
                 f"run 'rocks-dist dist' (rocks create distro) to validate and publish the edits")
 
     def _watch_site(self, generation: str | None) -> None:
-        """Log once per change of the site-profile folder when it differs from what is served; one
-        stat per reload_interval on the request path, files are read only after a change."""
+        """Log once per change of the site-profile files when they differ from what is served: a listing
+        and a stat per file every reload_interval on the request path; files are read only after a change."""
         now = time.monotonic()
         if now - self._site_checked < self.settings.reload_interval:
             return
         self._site_checked = now
-        site = self.settings.site_profile_dir
         try:
-            stamp = tuple((p, p.stat().st_mtime_ns) for p in (site, site / "nodes", site / "graphs") if p.exists())
+            site = generations.collect(generations.live_sources(self.settings)[1:])
+            stamp = tuple((f.path, f.path.stat().st_mtime_ns, f.path.stat().st_size) for f in site)
         except OSError:
             return
         seen = (generation, stamp)

@@ -66,7 +66,8 @@ def test_dist_reports_every_failing_host_and_keeps_the_old_tree(cluster, setting
     (nodes / "extend-compute.xml").write_text("<kickstart>\n<main><frobnicate/></main>\n</kickstart>\n")
     broken = cluster("create", "distro")
     assert broken.code == 1 and "extend-compute.xml:2" in broken.err, broken
-    (nodes / "extend-compute.xml").write_text("<kickstart>\n<main><timezone>&nosuch;</timezone></main>\n</kickstart>\n")
+    (nodes / "extend-compute.xml").write_text(
+        "<kickstart>\n<main><timezone>&nosuch;</timezone></main>\n</kickstart>\n")
     failed = cluster("create", "distro")
     assert failed.code == 1
     assert "2 of 4 kickstarts failed" in failed.err
@@ -136,7 +137,8 @@ def test_failed_dist_publishes_nothing_and_keeps_no_copy(cluster, settings):
     before = sorted(p.name for p in gens.iterdir())
     nodes = settings.site_profile_dir / "nodes"
     nodes.mkdir(parents=True)
-    (nodes / "extend-compute.xml").write_text("<kickstart>\n<main><timezone>&nosuch;</timezone></main>\n</kickstart>\n")
+    (nodes / "extend-compute.xml").write_text(
+        "<kickstart>\n<main><timezone>&nosuch;</timezone></main>\n</kickstart>\n")
     assert cluster("create", "distro").code == 1
     assert sorted(p.name for p in gens.iterdir()) == before
 

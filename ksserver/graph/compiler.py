@@ -29,13 +29,15 @@ class KickstartCompiler:
     """Turns (root node, host attributes) into validated kickstart text.
 
     ``evals``: run ``<eval>`` scripts (else each becomes a comment saying it was skipped);
-    ``eval_timeout``: seconds per eval; ``eval_user``: who evals run as when we are root; ``ks_version``: pykickstart version used when the
+    ``eval_timeout``: seconds per eval; ``eval_user``: who evals run as when we are root;
+    ``ks_version``: pykickstart version used when the
     host has no ``ks_version`` attribute; ``cache_size``: templates kept (LRU).
     Thread-safe; bound to one library (build a new compiler when the library is reloaded).
     """
 
     def __init__(self, library: GraphLibrary, evals: bool = True, eval_timeout: float = 10.0,
-                 ks_version: str = DEFAULT_KS_VERSION, cache_size: int = 256, eval_user: str = DEFAULT_EVAL_USER):
+                 ks_version: str = DEFAULT_KS_VERSION, cache_size: int = 256,
+                 eval_user: str = DEFAULT_EVAL_USER):
         self.library = library
         self.evals = evals
         self.eval_timeout = eval_timeout

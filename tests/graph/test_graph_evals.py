@@ -146,8 +146,8 @@ def test_eval_output_cannot_end_a_heredoc(tree, attrs):
 def test_secret_attribute_names():
     from ksserver.values import is_secret_attr
 
-    for name in ("Kickstart_PrivateRootPassword", "db_passwd", "API_TOKEN", "ssh_private_key", "SSHPrivateKey",
-                 "site_secret", "Password"):
+    for name in ("Kickstart_PrivateRootPassword", "db_passwd", "API_TOKEN", "ssh_private_key",
+                 "SSHPrivateKey", "site_secret", "Password"):
         assert is_secret_attr(name), name
     for name in ("hostname", "Kickstart_PrivateAddress", "Info_ClusterName", "rank", "ks_version"):
         assert not is_secret_attr(name), name

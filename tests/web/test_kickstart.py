@@ -167,11 +167,13 @@ def test_site_edit_is_served_only_after_rocks_dist_publishes_it(cluster, get, se
     response = get(C00_IP)
     assert response.status_code == 200 and response.get_data(as_text=True) == good
     assert cluster("create", "distro").code == 1
-    (nodes / "extend-compute.xml").write_text("<kickstart>\n<main><timezone>&nosuch;</timezone></main>\n</kickstart>\n")
+    (nodes / "extend-compute.xml").write_text(
+        "<kickstart>\n<main><timezone>&nosuch;</timezone></main>\n</kickstart>\n")
     refused = cluster("create", "distro")
     assert refused.code == 1 and "nosuch" in refused.err
     assert get(C00_IP).get_data(as_text=True) == good  # a typo'd entity never reaches an installer
     (nodes / "extend-compute.xml").write_text("<kickstart>\n  <post>echo site-was-here</post>\n</kickstart>\n")
+    caplog.clear()
     with caplog.at_level("WARNING", logger="ksserver.kickstarts"):
         assert get(C00_IP).get_data(as_text=True) == good  # valid, but not published yet
     assert "site profiles changed since the published generation" in caplog.text
@@ -195,7 +197,7 @@ def test_every_worker_switches_generation_together(cluster, settings, app):
     assert len(bodies()) == 1
     nodes = settings.site_profile_dir / "nodes"
     nodes.mkdir(parents=True)
-    (nodes / "extend-compute.xml").write_text("<kickstart>\n  <post>echo generation-two</post>\n</kickstart>\n")
+    (nodes / "extend-compute.xml").write_text("<kickstart>\n<post>echo generation-two</post>\n</kickstart>\n")
     before = bodies()
     assert len(before) == 1 and "generation-two" not in before.pop()
     assert cluster("create", "distro").code == 0

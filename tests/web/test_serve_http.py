@@ -127,3 +127,19 @@ def test_eval_attack_over_http(cluster, settings):
         assert "hash=[] host=compute-0-0" in text and "rootpw --iscrypted $6$" in text
         uid = pwd.getpwnam("nobody").pw_uid if os.geteuid() == 0 else os.geteuid()
         assert f"eval-uid={uid} " in text
+
+
+def test_real_server_serves_only_the_published_generation(cluster, settings):
+    """Issue #9 item 6 over HTTP, two gunicorn workers: a broken or unpublished site file is never
+    served (with the old live reload, reload_interval=0 served it, or a 500, at once)."""
+    with running_server(settings, KSSERVER_RELOAD_INTERVAL="0") as url:
+        good = _fetch_ks(url)
+        nodes = settings.site_profile_dir / "nodes"
+        nodes.mkdir(parents=True)
+        (nodes / "extend-compute.xml").write_text("<kickstart>\n  <post>echo hi\n</kickstart>\n")
+        assert {_fetch_ks(url) for _ in range(6)} == {good}
+        (nodes / "extend-compute.xml").write_text("<kickstart>\n<post>echo published-now</post>\n</kickstart>\n")
+        assert {_fetch_ks(url) for _ in range(6)} == {good}
+        assert cluster("create", "distro").code == 0
+        after = {_fetch_ks(url) for _ in range(6)}
+        assert len(after) == 1 and "echo published-now" in after.pop()

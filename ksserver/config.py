@@ -34,14 +34,17 @@ class Settings:
     threads: int = _setting(8, "Threads per gunicorn worker with worker_class gthread.")
     ks_version: str = _setting("RHEL9", "Default pykickstart syntax version of generated kickstarts "
                                         "(host/appliance attribute ks_version overrides).")
-    evals: bool = _setting(True, "Run <eval> elements of node files when generating kickstarts. "
-                                 "Off: each eval is replaced by a comment saying so.")
+    evals: bool = _setting(False, "Run <eval> elements of node files when generating kickstarts (as "
+                                  "eval_user, without secret attributes). Off: each eval is replaced by a "
+                                  "comment saying so.")
+    eval_user: str = _setting("nobody", "Unprivileged user <eval> scripts run as when the server is root.")
     eval_timeout: float = _setting(10.0, "Seconds an <eval> may run before generation fails with an error.")
     trusted_proxies: tuple[str, ...] = _setting((), "Addresses of reverse proxies whose X-Forwarded-For header is "
                                                     "believed (comma-separated). Empty: never believed.")
     profile_version: str = _setting("1", "Version directory under <root>/site-profiles/ that holds the site's "
                                          "nodes/ and graphs/default/.")
-    reload_interval: float = _setting(2.0, "Seconds between checks of node/graph files for changes by the server.")
+    reload_interval: float = _setting(2.0, "Seconds between the server's checks for site-profile edits not "
+                                           "yet published by rocks-dist dist (logged; never served before).")
     log_level: str = _setting("INFO", "Logging level of the server (DEBUG, INFO, WARNING, ERROR).")
 
     @property

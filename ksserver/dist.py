@@ -1,10 +1,11 @@
 """``rocks-dist dist``: check the whole kickstart graph against every host and build the
 distribution tree that installers fetch from (``$KSSERVER_ROOT/install/rocks-dist/<arch>/``).
 
-Unlike Rocks, site-profile edits reach the server without this step (it reloads changed files);
-``rocks-dist dist`` is the gate an admin runs before a mass reinstall: it compiles and
-pykickstart-validates every host's kickstart and reports every failure, then swaps in a fresh
-tree atomically.  A flock (released by the kernel if the process dies) replaces Rocks' stale
+As in Rocks, site-profile edits reach installers only through this step: it copies the node and
+graph files into a new generation (``ksserver.generations``), compiles and pykickstart-validates
+every host's kickstart from that copy and reports every failure; only when all pass does it swap
+in the fresh tree (one symlink rename) and record the generation in the database, which every
+server process follows.  A flock (released by the kernel if the process dies) replaces Rocks' stale
 ``/var/lock/rocks-dist``.
 """
 
@@ -20,15 +21,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ksserver import generations
 from ksserver.config import Settings
 from ksserver.db.session import Database
 from ksserver.errors import DistError, GraphError
-from ksserver.graph import GraphLibrary, KickstartCompiler
+from ksserver.graph import GraphLibrary, KickstartCompiler, Source, UndefinedAttributes, undefined_report
 from ksserver.graph.library import nodes_dir
 from ksserver.inventory.snapshot import InventorySnapshot
-from ksserver.kickstarts import KickstartService
 
 MAX_REPORTED = 20
+TREES = ".trees"          # published trees; <arch> is a symlink to one of them
+STAGING = ".staging-"     # a tree being written
+LINK_SUFFIX = ".link-"    # a symlink about to replace <arch>
 OS_TREE_ENTRIES = (".treeinfo", ".discinfo", "BaseOS", "AppStream", "images", "Packages", "repodata", "EFI")
 
 
@@ -43,6 +47,9 @@ class DistReport:
     failed_hosts: int = 0
     os_tree: Path | None = None
     seconds: float = 0.0
+    generation: str = ""
+    warnings: list[str] = field(default_factory=list)    # graph problems that do not stop the build
+    undefined: list[str] = field(default_factory=list)   # every undefined attribute of the build, once
 
 
 @contextmanager
@@ -65,30 +72,63 @@ def dist_lock(root: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def build_distribution(settings: Settings, db: Database, arch: str = "x86_64") -> DistReport:
+def build_distribution(settings: Settings, db: Database, arch: str = "x86_64",
+                       sources: list[Source] | None = None) -> DistReport:
+    """Validate every host against ``sources`` (default: stock files + site profile; the service layer
+    passes the enabled rolls too) and publish them as the served generation."""
     start = time.perf_counter()
     dist_root = settings.dist_dir / "rocks-dist"
     report = DistReport(arch=arch, tree=dist_root / arch)
     with dist_lock(settings.dist_dir):
-        service = KickstartService(settings)
-        library = GraphLibrary.load(service.sources())  # GraphError names file and line
-        compiler = KickstartCompiler(library, evals=settings.evals, eval_timeout=settings.eval_timeout,
-                                     ks_version=settings.ks_version)
-        _validate_hosts(db, compiler, report, arch)
-        if report.failures:
-            more = report.failed_hosts - len(report.failures)
-            extra = f" (and {more} more)" if more > 0 else ""
-            raise DistError(f"{report.failed_hosts} of {report.hosts} kickstarts failed; the distribution was "
-                            f"not rebuilt: " + "; ".join(report.failures) + extra)
-        report.templates = compiler.cache_info()["templates"]
-        report.os_tree = _swap_in_tree(settings, library, dist_root, arch)
+        with db.session() as session:
+            current = generations.published(session)
+        _clean_stale_trees(dist_root)
+        # Validate the copy, not the live folder: what passes is byte for byte what gets served.
+        live = sources if sources is not None else generations.live_sources(settings)
+        gen_id, gen_path, created = generations.write_generation(settings, live)
+        copies = generations.generation_sources(settings, gen_id)
+        # Messages name the files the admin edits, not their copies in the generation.
+        where = {str(c.path): str(s.path) for c, s in zip(copies, live)}
+        try:
+            library = GraphLibrary.load(copies)  # file and line
+            compiler = KickstartCompiler(library, evals=settings.evals, eval_timeout=settings.eval_timeout,
+                                         eval_user=settings.eval_user,
+                                         ks_version=settings.ks_version)
+            report.warnings = [_live_paths(w, where) for w in library.warnings]
+            _validate_hosts(db, compiler, report, arch)
+            report.failures = [_live_paths(f, where) for f in report.failures]
+            report.undefined = [_live_paths(u, where) for u in report.undefined]
+            if report.failures:
+                more = report.failed_hosts - len(report.failures)
+                extra = f" (and {more} more)" if more > 0 else ""
+                undefined = ("; undefined attributes (a site supplies them): " + "; ".join(report.undefined)
+                             if report.undefined else "")
+                raise DistError(f"{report.failed_hosts} of {report.hosts} kickstarts failed; the "
+                                f"distribution was not rebuilt: " + "; ".join(report.failures) + extra + undefined)
+            report.templates = compiler.cache_info()["templates"]
+            report.os_tree = _swap_in_tree(settings, library, dist_root, arch, gen_id)
+        except BaseException:
+            if created and gen_id != current:
+                shutil.rmtree(gen_path, ignore_errors=True)
+            raise
+        with db.session(write=True) as session:
+            generations.record_published(session, gen_id, arch)  # every server switches on this commit
+        report.generation = gen_id
+        generations.clean_stale(settings, keep={gen_id} | ({current} if current else set()))
     report.seconds = time.perf_counter() - start
     return report
+
+
+def _live_paths(text: str, where: dict[str, str]) -> str:
+    for copy, live in where.items():
+        text = text.replace(copy, live)
+    return text
 
 
 def _validate_hosts(db: Database, compiler: KickstartCompiler, report: DistReport, arch: str) -> None:
     snap = InventorySnapshot(db)
     snap.sync(force=True)
+    lacking: list[tuple[str, str, dict[str, str]]] = []
     for host in sorted(snap.hosts.values(), key=lambda h: h.name):
         if not host.root or host.arch != arch:
             continue
@@ -97,15 +137,34 @@ def _validate_hosts(db: Database, compiler: KickstartCompiler, report: DistRepor
         try:
             compiler.kickstart(host.root, snap.attrs(host))
         except GraphError as exc:
+            if isinstance(exc, UndefinedAttributes):
+                lacking.append((host.name, host.root, snap.attrs(host)))
             report.failed_hosts += 1
             if len(report.failures) < MAX_REPORTED:
                 report.failures.append(f"{host.name}: {exc}")
+    if lacking:
+        # All undefined attributes of the build at once, each with the hosts that lack it.
+        report.undefined = undefined_report(compiler, lacking)
 
 
-def _swap_in_tree(settings: Settings, library: GraphLibrary, dist_root: Path, arch: str) -> Path | None:
-    """Write <arch>/build/{nodes,graphs} and link the OS tree, then replace the old tree at once."""
-    dist_root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{arch}-", dir=dist_root))
+def _clean_stale_trees(dist_root: Path) -> None:
+    """Staging trees and temporary links of a run that was killed (we hold the lock: none is live)."""
+    trees = dist_root / TREES
+    for path in list(trees.glob(f"{STAGING}*")) + list(dist_root.glob(f".*{LINK_SUFFIX}*")):
+        if path.is_symlink() or path.is_file():
+            path.unlink(missing_ok=True)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _swap_in_tree(settings: Settings, library: GraphLibrary, dist_root: Path, arch: str,
+                  gen_id: str) -> Path | None:
+    """Write a new tree under .trees/ (build/{nodes,graphs} and links to the OS tree), then point
+    ``<arch>`` at it by renaming a symlink over the old one: one atomic step, so a reader sees the
+    old tree or the new one, never none."""
+    trees = dist_root / TREES
+    trees.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=STAGING, dir=trees))
     try:
         build = staging / "build"
         for source in library.sources:
@@ -117,23 +176,34 @@ def _swap_in_tree(settings: Settings, library: GraphLibrary, dist_root: Path, ar
                             ignore=shutil.ignore_patterns("*.py", "__pycache__", "graphs"))
             if (source.path / "graphs").is_dir():
                 shutil.copytree(source.path / "graphs", build / "graphs", dirs_exist_ok=True)
-        (build / "MANIFEST").write_text("".join(f"{s.label}\t{s.path}\n" for s in library.sources))
+        (build / "MANIFEST").write_text(f"generation\t{gen_id}\n" +
+                                        "".join(f"{s.label}\t{s.path}\n" for s in library.sources))
         os_tree = settings.dist_dir / "os" / arch
         linked = None
         if os_tree.is_dir():
             for entry in OS_TREE_ENTRIES:
                 if (os_tree / entry).exists():
-                    (staging / entry).symlink_to(os_tree / entry)
+                    (staging / entry).symlink_to(os.path.relpath(os_tree / entry, staging))
             linked = os_tree
         staging.chmod(0o755)
-        target = dist_root / arch
-        old = dist_root / f".{arch}.old"
-        shutil.rmtree(old, ignore_errors=True)
-        if target.exists():
-            target.rename(old)
-        staging.rename(target)
-        shutil.rmtree(old, ignore_errors=True)
-        return linked
+        final = trees / f"{arch}-{gen_id[:12]}-{staging.name[len(STAGING):]}"
+        os.rename(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    target = dist_root / arch
+    if target.is_dir() and not target.is_symlink():  # a tree from before symlinked publishing: once
+        target.rename(trees / f"{arch}-legacy-{final.name.rsplit('-', 1)[-1]}")
+    link = dist_root / f".{arch}{LINK_SUFFIX}{os.getpid()}"
+    link.unlink(missing_ok=True)
+    link.symlink_to(f"{TREES}/{final.name}")
+    try:
+        os.replace(link, target)
+    except BaseException:
+        link.unlink(missing_ok=True)
+        shutil.rmtree(final, ignore_errors=True)
+        raise
+    for old in trees.glob(f"{arch}-*"):
+        if old != final:
+            shutil.rmtree(old, ignore_errors=True)
+    return linked

@@ -14,7 +14,7 @@ def test_defaults_and_sqlite_url(tmp_path):
     assert settings.root == tmp_path
     assert settings.effective_database_url == f"sqlite:///{tmp_path.resolve()}/cluster.db"
     assert settings.site_profile_dir == tmp_path / "site-profiles" / "1"
-    assert settings.worker_class == "sync" and settings.evals is True
+    assert settings.worker_class == "sync" and settings.evals is False  # only when the admin enables them
 
 
 def test_file_then_environment_then_overrides(tmp_path):

@@ -66,7 +66,8 @@ def test_dist_reports_every_failing_host_and_keeps_the_old_tree(cluster, setting
     (nodes / "extend-compute.xml").write_text("<kickstart>\n<main><frobnicate/></main>\n</kickstart>\n")
     broken = cluster("create", "distro")
     assert broken.code == 1 and "extend-compute.xml:2" in broken.err, broken
-    (nodes / "extend-compute.xml").write_text("<kickstart>\n<main><timezone>&nosuch;</timezone></main>\n</kickstart>\n")
+    (nodes / "extend-compute.xml").write_text(
+        "<kickstart>\n<main><timezone>&nosuch;</timezone></main>\n</kickstart>\n")
     failed = cluster("create", "distro")
     assert failed.code == 1
     assert "2 of 4 kickstarts failed" in failed.err
@@ -94,3 +95,56 @@ def test_rocks_dist_entry_point(cluster, settings, monkeypatch, capsys):
     assert done.value.code == 0
     assert "validated 4 kickstarts" in capsys.readouterr().out
     assert dataclasses.is_dataclass(settings)
+
+
+def test_publish_is_one_atomic_step_and_a_killed_run_leaves_the_old_tree(cluster, settings, monkeypatch):
+    """Issue #9 item 7: a crash at the swap leaves the old tree in place; the next run cleans up."""
+    import os
+
+    assert cluster("create", "distro").code == 0
+    dist_root = settings.dist_dir / "rocks-dist"
+    tree = dist_root / "x86_64"
+    assert tree.is_symlink()
+    before = (tree / "build" / "MANIFEST").read_text()
+    nodes = settings.site_profile_dir / "nodes"
+    nodes.mkdir(parents=True)
+    (nodes / "extend-compute.xml").write_text("<kickstart>\n  <post>echo new</post>\n</kickstart>\n")
+
+    def crash(src, dst):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt("killed between writing the new tree and publishing it")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(KeyboardInterrupt):
+        cluster("create", "distro")
+    monkeypatch.undo()
+    assert (tree / "build" / "MANIFEST").read_text() == before  # never a moment without x86_64
+    preview = cluster("list", "host", "profile", "compute-0-0")
+    assert "echo new" not in preview.out  # the database still names the old generation
+    # What a kill -9 at any step leaves behind: a staging tree, a half-made link, a staging generation.
+    (dist_root / ".trees" / ".staging-dead").mkdir()
+    (dist_root / ".x86_64.link-999").symlink_to(".trees/nowhere")
+    (dist_root / ".generations" / ".staging-dead").mkdir()
+    assert cluster("create", "distro").code == 0
+    assert "echo new" in cluster("list", "host", "profile", "compute-0-0").out
+    assert [p.name for p in dist_root.iterdir() if p.name.startswith(".x86_64")] == []
+    assert [p.name for p in (dist_root / ".trees").iterdir()] == [os.readlink(tree).split("/")[-1]]
+    assert not any(p.name.startswith(".staging-") for p in (dist_root / ".generations").iterdir())
+
+
+def test_failed_dist_publishes_nothing_and_keeps_no_copy(cluster, settings):
+    assert cluster("create", "distro").code == 0
+    gens = settings.dist_dir / "rocks-dist" / ".generations"
+    before = sorted(p.name for p in gens.iterdir())
+    nodes = settings.site_profile_dir / "nodes"
+    nodes.mkdir(parents=True)
+    (nodes / "extend-compute.xml").write_text(
+        "<kickstart>\n<main><timezone>&nosuch;</timezone></main>\n</kickstart>\n")
+    assert cluster("create", "distro").code == 1
+    assert sorted(p.name for p in gens.iterdir()) == before
+
+
+def test_legacy_tree_directory_is_replaced_by_the_link(cluster, settings):
+    legacy = settings.dist_dir / "rocks-dist" / "x86_64"
+    (legacy / "build").mkdir(parents=True)
+    assert cluster("create", "distro").code == 0
+    assert legacy.is_symlink() and (legacy / "build" / "nodes" / "base.xml").is_file()

@@ -238,3 +238,16 @@ class Roll(Base):
     version: Mapped[str] = mapped_column(String(16), default="")     # picks include-version/<major>/
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     position: Mapped[int] = mapped_column(Integer, default=0)         # order among the rolls
+
+
+class Generation(Base):
+    """A node/graph generation ``rocks-dist dist`` validated and published (newest row is served).
+
+    ``digest`` names the immutable copy under ``install/rocks-dist/.generations/<digest>/``.  Adding
+    a row is a shared change in the change log, so every worker of every server switches together."""
+
+    __tablename__ = "generations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    arch: Mapped[str] = mapped_column(String(16), default="x86_64")
+    published_at: Mapped[float] = mapped_column(default=0.0)  # unix time

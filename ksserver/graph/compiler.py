@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 
 from .assemble import build_template, reconfigure_text, traversal
 from .attrs import lookup
-from .evals import run_eval
+from .evals import DEFAULT_EVAL_USER, run_eval
 from .library import GraphLibrary, NodeFile
 from .profile import graph_dot, profile_xml
 from .render import Template, UndefinedAttribute, undefined
@@ -29,16 +29,19 @@ class KickstartCompiler:
     """Turns (root node, host attributes) into validated kickstart text.
 
     ``evals``: run ``<eval>`` scripts (else each becomes a comment saying it was skipped);
-    ``eval_timeout``: seconds per eval; ``ks_version``: pykickstart version used when the
+    ``eval_timeout``: seconds per eval; ``eval_user``: who evals run as when we are root;
+    ``ks_version``: pykickstart version used when the
     host has no ``ks_version`` attribute; ``cache_size``: templates kept (LRU).
     Thread-safe; bound to one library (build a new compiler when the library is reloaded).
     """
 
     def __init__(self, library: GraphLibrary, evals: bool = True, eval_timeout: float = 10.0,
-                 ks_version: str = DEFAULT_KS_VERSION, cache_size: int = 256):
+                 ks_version: str = DEFAULT_KS_VERSION, cache_size: int = 256,
+                 eval_user: str = DEFAULT_EVAL_USER):
         self.library = library
         self.evals = evals
         self.eval_timeout = eval_timeout
+        self.eval_user = eval_user
         self.ks_version = ks_version
         self.cache_size = cache_size
         self._cache: OrderedDict[tuple, Template] = OrderedDict()
@@ -46,7 +49,7 @@ class KickstartCompiler:
 
     # -- helpers ------------------------------------------------------------------------------
     def _run_eval(self, shell: str, script: str, env: Mapping[str, str], path: str, line: int) -> str:
-        return run_eval(shell, script, env, self.eval_timeout, path, line)
+        return run_eval(shell, script, env, self.eval_timeout, path, line, self.eval_user)
 
     def _graph(self, attrs: Mapping[str, str]) -> str:
         return attrs.get("graph") or DEFAULT_GRAPH

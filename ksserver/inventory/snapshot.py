@@ -129,6 +129,7 @@ class InventorySnapshot:
         self.networks: list[NetworkView] = []
         self._shared: tuple[dict, dict, dict] = ({}, {}, {})
         self._memberships: dict[int, tuple] = {}
+        self.generation: str | None = None  # the published node/graph generation (None: stock files)
         self.loaded_at = 0.0
 
     # -- keeping current ------------------------------------------------------------------------
@@ -193,6 +194,8 @@ class InventorySnapshot:
                            m.Appliance.graph, m.Distribution.name)
                     .join(m.Appliance, m.Membership.appliance_id == m.Appliance.id)
                     .join(m.Distribution, m.Membership.distribution_id == m.Distribution.id))}
+            # Publishing a generation is a shared change, so every process re-reads it here, together.
+            generation = s.scalar(select(m.Generation.digest).order_by(m.Generation.id.desc()).limit(1))
             networks = [NetworkView(ipaddress.IPv4Network(f"{a}/{n}", strict=False), name, bool(prov), bool(disc))
                         for a, n, name, prov, disc in s.execute(select(m.Subnet.address, m.Subnet.netmask,
                                                                        m.Subnet.name, m.Subnet.provisioning,
@@ -201,6 +204,7 @@ class InventorySnapshot:
             hosts = self._query_hosts(s.connection(), None)
         self._shared = (glob, os_attrs, app_attrs)
         self.networks = networks
+        self.generation = generation
         self.hosts = {h.id: h for h in hosts}
         self._reindex()
         self.loaded_at = time.time()

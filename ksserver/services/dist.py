@@ -9,5 +9,6 @@ from ksserver.services import Cluster
 def build(cluster: Cluster, arch: str = "x86_64"):  # type: ignore[no-untyped-def]
     """Compile and validate every host's kickstart, then publish the tree (see ``ksserver.dist``)."""
     from ksserver.dist import build_distribution  # heavy imports (graph compiler) only when used
+    from ksserver.services.rolls import cluster_sources
 
-    return build_distribution(cluster.settings, cluster.db, validate.arch(arch))
+    return build_distribution(cluster.settings, cluster.db, validate.arch(arch), cluster_sources(cluster))

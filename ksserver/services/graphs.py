@@ -12,15 +12,25 @@ from ksserver.services import Cluster
 
 def _kickstarts(cluster: Cluster):  # type: ignore[no-untyped-def]
     from ksserver.kickstarts import KickstartService  # the compiler (lxml, pykickstart) only when used
+    from ksserver.services.rolls import cluster_sources
 
-    return KickstartService(cluster.settings)
+    return KickstartService(cluster.settings, lambda: cluster_sources(cluster))
 
 
 def host_kickstarts(cluster: Cluster, names: list[str]) -> list[str]:
-    """The validated kickstart each host gets."""
+    """The validated kickstart each host gets (from the published generation)."""
     service = _kickstarts(cluster)
     with cluster.db.session() as session:
         return [service.kickstart_for(session, h) for h in hosts.get_hosts(session, names)]
+
+
+def unpublished_site_changes(cluster: Cluster) -> str | None:
+    """A warning when the site profiles differ from the generation installers get, else None."""
+    from ksserver import generations
+
+    service = _kickstarts(cluster)
+    with cluster.db.session() as session:
+        return service.site_changes(generations.published(session))
 
 
 def host_profile_xml(cluster: Cluster, name: str) -> str:
@@ -33,7 +43,8 @@ def node_profile_xml(cluster: Cluster, node: str, appliance: str | None, attrs: 
     service = _kickstarts(cluster)
     with cluster.db.session() as session:
         merged = service.node_attrs(session, appliance, attrs)
-    return str(service.compiler().profile_xml(node, merged))
+        compiler = service.published_compiler(session)
+    return str(compiler.profile_xml(node, merged))
 
 
 def host_graph(cluster: Cluster, name: str, fmt: str = "dot") -> str:
@@ -51,7 +62,8 @@ def appliance_graph(cluster: Cluster, name: str, fmt: str = "dot") -> str:
             raise InvalidArgument(f"appliance {app.name} is not kickstartable (no root node)")
         attrs = service.node_attrs(session, app.name)
         root = app.node
-    return render_graph(service.compiler().graph_dot(root, attrs), fmt)
+        compiler = service.published_compiler(session)
+    return render_graph(compiler.graph_dot(root, attrs), fmt)
 
 
 def render_graph(dot: str, fmt: str) -> str:

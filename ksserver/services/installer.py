@@ -51,7 +51,7 @@ def kickstart(rt: InstallerRuntime, req: InstallerRequest, arch: str | None = No
         rt.snapshot.sync(force=True)
         host = rt.snapshot.hosts[host.id]
     return str(rt.kickstarts.render(host.appliance, host.root, rt.snapshot.attrs(host), host.name,
-                                    env=req.headers_env))
+                                    env=req.headers_env, generation=rt.snapshot.generation))
 
 
 def report_partitions(rt: InstallerRuntime, req: InstallerRequest, report: Any, form: str = "json") -> tuple[str, int]:

@@ -22,7 +22,9 @@ class Services:
         self.settings = settings
         self.db = db
         self.cluster = Cluster(settings, db)
-        self.kickstarts = KickstartService(settings)
+        from ksserver.services.rolls import cluster_sources
+
+        self.kickstarts = KickstartService(settings, lambda: cluster_sources(self.cluster))
         self.snapshot = InventorySnapshot(db)
         self.installer = InstallerRuntime(db, self.snapshot, self.kickstarts)
 

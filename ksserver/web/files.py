@@ -1,17 +1,32 @@
 """GET /install/<path>: the distribution tree (and anything else under $KSSERVER_ROOT/install)
-for installers: .treeinfo, repodata, packages, images.  Paths are confined to that directory."""
+for installers: .treeinfo, repodata, packages, images.  Paths are confined to that directory,
+after symlinks are resolved: a link pointing out of the tree (an admin's ``ln -s /etc``, or one
+planted by a site-profile or roll file) is a 404, not a read of the server's files.  The published
+tree's own links (``rocks-dist/<arch>`` and its OS-tree entries) point inside ``install/``."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, send_from_directory
+import os
+
+from flask import Blueprint, Response, current_app, send_file
 
 bp = Blueprint("files", __name__)
 INSTALLER_DOTFILES = frozenset({".treeinfo", ".discinfo"})
 
 
+def _not_found() -> Response:
+    return Response("not found\n", status=404, mimetype="text/plain")
+
+
 @bp.get("/install/<path:path>")
 def install_tree(path: str) -> Response:
     settings = current_app.extensions["ksserver"].settings
-    if any(part.startswith(".") and part not in INSTALLER_DOTFILES for part in path.split("/")):
-        return Response("not found\n", status=404, mimetype="text/plain")  # lock files, staging trees
-    return send_from_directory(settings.dist_dir, path)
+    parts = path.split("/")
+    if any(part.startswith(".") and part not in INSTALLER_DOTFILES for part in parts) or "" in parts:
+        return _not_found()  # lock files, staging trees, generations, '..'
+    base = os.path.realpath(settings.dist_dir)
+    real = os.path.realpath(os.path.join(base, *parts))
+    if os.path.commonpath([base, real]) != base or not os.path.isfile(real):
+        return _not_found()
+    # Serve the resolved path, so the read follows no link that the check did not see.
+    return send_file(real, conditional=True, etag=True)

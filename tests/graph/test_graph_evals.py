@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -29,13 +30,19 @@ def test_environment_and_per_host_output(tree, compile_ks, attrs):
     assert comp.cache_info()["templates"] == 1
 
 
-def test_eval_runs_on_every_render(tree, attrs, tmp_path):
-    counter = tmp_path / "count"
+def test_eval_runs_on_every_render(tree, attrs):
+    import tempfile
+
+    # A folder the eval user (nobody, when tests run as root) may write: pytest's tmp_path is private.
+    shared = tempfile.TemporaryDirectory(prefix="ksserver-eval-")
+    Path(shared.name).chmod(0o1777)
+    counter = Path(shared.name) / "count"
     lib = tree({"n": f"<post><eval>echo x >> {counter}; wc -l &lt; {counter}</eval></post>"})
     comp = KickstartCompiler(lib)
     for _ in range(3):
         comp.kickstart("n", attrs())
     assert counter.read_text().count("x") == 3
+    shared.cleanup()
 
 
 def test_interpreter_shell(tree, compile_ks, attrs):
@@ -134,3 +141,47 @@ def test_eval_output_cannot_end_a_heredoc(tree, attrs):
     lib2 = tree({"n": f"<post><file name='/x'>\n<eval>echo {delim}</eval></file></post>"})
     with pytest.raises(GraphError, match="ends a <file> here-document early"):
         KickstartCompiler(lib2).kickstart("n", attrs())
+
+
+def test_secret_attribute_names():
+    from ksserver.values import is_secret_attr
+
+    for name in ("Kickstart_PrivateRootPassword", "db_passwd", "API_TOKEN", "ssh_private_key",
+                 "SSHPrivateKey", "site_secret", "Password"):
+        assert is_secret_attr(name), name
+    for name in ("hostname", "Kickstart_PrivateAddress", "Info_ClusterName", "rank", "ks_version"):
+        assert not is_secret_attr(name), name
+
+
+def test_eval_runs_unprivileged_without_secrets(tree, attrs):
+    """Issue #9 item 9: an eval never runs as root and never sees the root hash, tokens or keys."""
+    import os
+    import pwd
+
+    lib = tree({"n": """<post>
+        <eval>echo "uid=$(id -u) groups=$(id -G) cwd=$(pwd)"; env | sort</eval>
+        </post>"""})
+    secrets = {"Kickstart_PrivateRootPassword": "$6$salt$HASH", "vault_token": "tok-123",
+               "ssh_private_key": "-----BEGIN KEY-----", "ldap_bind_password": "pw-456"}
+    text = KickstartCompiler(lib).kickstart("n", attrs(**secrets))
+    for value in ("HASH", "tok-123", "BEGIN KEY", "pw-456"):
+        assert value not in text
+    assert "hostname=" in text  # ordinary attributes are still there
+    if os.geteuid() == 0:
+        nobody = pwd.getpwnam("nobody")
+        assert f"uid={nobody.pw_uid} groups={nobody.pw_gid} cwd=/" in text
+    else:
+        assert f"uid={os.geteuid()}" in text  # nothing to drop
+
+
+def test_eval_user_root_or_missing_is_refused(tree, attrs):
+    import os
+
+    lib = tree({"n": "<post><eval>id -u</eval></post>"})
+    if os.geteuid() != 0:
+        assert KickstartCompiler(lib, eval_user="root").kickstart("n", attrs())  # no privilege to drop
+        return
+    with pytest.raises(GraphError, match="is root"):
+        KickstartCompiler(lib, eval_user="root").kickstart("n", attrs())
+    with pytest.raises(GraphError, match="does not exist"):
+        KickstartCompiler(lib, eval_user="no-such-user-here").kickstart("n", attrs())

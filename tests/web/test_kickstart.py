@@ -226,26 +226,84 @@ def test_attribute_change_reaches_next_kickstart(cluster, get):
     assert "timezone Asia/Tokyo" in get(C01_IP).get_data(as_text=True)
 
 
-def test_broken_site_profile_never_takes_down_serving(get, settings):
+def test_site_edit_is_served_only_after_rocks_dist_publishes_it(cluster, get, settings, caplog):
+    """Issue #9 item 6: the live reload no longer defeats the rocks-dist gate."""
     good = get(C00_IP).get_data(as_text=True)
     nodes = settings.site_profile_dir / "nodes"
     nodes.mkdir(parents=True)
     (nodes / "extend-compute.xml").write_text("<kickstart>\n  <post>echo hi\n</kickstart>\n")
-    time.sleep(0.05)
     response = get(C00_IP)
     assert response.status_code == 200 and response.get_data(as_text=True) == good
+    assert cluster("create", "distro").code == 1
+    (nodes / "extend-compute.xml").write_text(
+        "<kickstart>\n<main><timezone>&nosuch;</timezone></main>\n</kickstart>\n")
+    refused = cluster("create", "distro")
+    assert refused.code == 1 and "nosuch" in refused.err
+    assert get(C00_IP).get_data(as_text=True) == good  # a typo'd entity never reaches an installer
     (nodes / "extend-compute.xml").write_text("<kickstart>\n  <post>echo site-was-here</post>\n</kickstart>\n")
-    time.sleep(0.05)
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="ksserver.kickstarts"):
+        assert get(C00_IP).get_data(as_text=True) == good  # valid, but not published yet
+    assert "site profiles changed since the published generation" in caplog.text
+    preview = cluster("list", "host", "profile", "compute-0-0")
+    assert preview.code == 0 and "site-was-here" not in preview.out
+    assert "site profiles changed since the published generation" in preview.err
+    assert cluster("create", "distro").code == 0
     assert "echo site-was-here" in get(C00_IP).get_data(as_text=True)
+    published = cluster("list", "host", "profile", "compute-0-0")
+    assert "echo site-was-here" in published.out and published.err == ""
 
 
-def test_broken_site_profile_at_start_names_file_and_line(cluster, settings):
+def test_every_worker_switches_generation_together(cluster, settings, app):
+    """Two server processes' worth of state on one database: both serve one generation at a time."""
+    other = create_app(dataclasses.replace(settings, reload_interval=0.0))
+    workers = [app.test_client(), other.test_client()]
+
+    def bodies() -> set[str]:
+        return {w.get(KS, environ_base={"REMOTE_ADDR": C00_IP}).get_data(as_text=True) for w in workers}
+
+    assert len(bodies()) == 1
+    nodes = settings.site_profile_dir / "nodes"
+    nodes.mkdir(parents=True)
+    (nodes / "extend-compute.xml").write_text("<kickstart>\n<post>echo generation-two</post>\n</kickstart>\n")
+    before = bodies()
+    assert len(before) == 1 and "generation-two" not in before.pop()
+    assert cluster("create", "distro").code == 0
+    after = bodies()
+    assert len(after) == 1 and "echo generation-two" in after.pop()
+    other.extensions["ksserver"].db.dispose()
+
+
+def test_broken_site_profile_at_start_is_not_served(cluster, settings, caplog):
     nodes = settings.site_profile_dir / "nodes"
     nodes.mkdir(parents=True)
     (nodes / "extend-compute.xml").write_text("<kickstart>\n  <post>echo hi\n</kickstart>\n")
     application = create_app(dataclasses.replace(settings, reload_interval=0.0))
-    response = application.test_client().get(KS, environ_base={"REMOTE_ADDR": C00_IP})
-    assert response.status_code == 500
-    body = response.get_data(as_text=True)
-    assert "extend-compute.xml:3" in body and body.count("\n") == 1
+    with caplog.at_level("WARNING", logger="ksserver.kickstarts"):
+        response = application.test_client().get(KS, environ_base={"REMOTE_ADDR": C00_IP})
+    assert response.status_code == 200  # the stock files: nothing was published
+    assert _hostname(response) == "compute-0-0" and "echo hi" not in response.get_data(as_text=True)
+    assert "run 'rocks-dist dist'" in caplog.text
+    broken = cluster("create", "distro")
+    assert broken.code == 1 and "extend-compute.xml:3" in broken.err
     application.extensions["ksserver"].db.dispose()
+
+
+def test_eval_attack_through_the_test_client(cluster, settings, get):
+    """Issue #9 item 9: a published node file's eval sees no secret and does not run as root."""
+    import os
+    import pwd
+
+    nodes = settings.site_profile_dir / "nodes"
+    nodes.mkdir(parents=True)
+    (nodes / "extend-compute.xml").write_text(
+        "<kickstart>\n<post>\n<eval>echo \"uid=$(id -u) hash=[$Kickstart_PrivateRootPassword]\"</eval>\n"
+        "</post>\n</kickstart>\n")
+    assert cluster("create", "distro").code == 0
+    text = get(C00_IP).get_data(as_text=True)
+    uid = pwd.getpwnam("nobody").pw_uid if os.geteuid() == 0 else os.geteuid()
+    assert f"uid={uid} hash=[]" in text
+    off = create_app(dataclasses.replace(settings, evals=False))
+    body = off.test_client().get(KS, environ_base={"REMOTE_ADDR": C00_IP}).get_data(as_text=True)
+    assert "uid=" not in body and "skipped (evals disabled)" in body
+    off.extensions["ksserver"].db.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -31,15 +32,11 @@ def _free_port() -> int:
 LOOPNET_HOST = "127.0.5.10"  # stands in for a node's address on a provisioning network
 
 
-@pytest.fixture
-def server(cluster, settings):
-    # A provisioning network made of loopback addresses, so real HTTP from a node's own address works here.
-    assert cluster("add", "network", "loopnet", "subnet=127.0.5.0", "netmask=255.255.255.0",
-                   "provisioning=yes").code == 0
-    assert cluster("add", "host", "interface", "compute-0-0", "eth1", "subnet=loopnet", f"ip={LOOPNET_HOST}",
-                   "mac=52:54:00:00:05:10").code == 0
+@contextlib.contextmanager
+def running_server(settings, **env_extra: str):  # type: ignore[no-untyped-def]
     port = _free_port()
-    env = dict(os.environ, KSSERVER_ROOT=str(settings.root), KSSERVER_DATABASE_URL=settings.database_url)
+    env = dict(os.environ, KSSERVER_ROOT=str(settings.root), KSSERVER_DATABASE_URL=settings.database_url,
+               **env_extra)
     proc = subprocess.Popen([sys.executable, "-m", "ksserver.cli.serve", "serve", "--bind", f"127.0.0.1:{port}",
                              "--workers", "2", "--threads", "4"], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
@@ -50,9 +47,26 @@ def server(cluster, settings):
             break
         except OSError:
             time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    os.killpg(proc.pid, signal.SIGTERM)
-    proc.wait(timeout=20)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+
+
+def add_loopnet(cluster) -> None:  # type: ignore[no-untyped-def]
+    """A provisioning network made of loopback addresses, so real HTTP from a node's own address works here."""
+    assert cluster("add", "network", "loopnet", "subnet=127.0.5.0", "netmask=255.255.255.0",
+                   "provisioning=yes").code == 0
+    assert cluster("add", "host", "interface", "compute-0-0", "eth1", "subnet=loopnet", f"ip={LOOPNET_HOST}",
+                   "mac=52:54:00:00:05:10").code == 0
+
+
+@pytest.fixture
+def server(cluster, settings):
+    add_loopnet(cluster)
+    with running_server(settings) as url:
+        yield url
 
 
 def _curl(*args: str) -> subprocess.CompletedProcess:  # type: ignore[type-arg]
@@ -105,3 +119,85 @@ def test_chunked_body_is_bounded_and_read_only_after_identification(server, tmp_
     nested.write_bytes(b'{"disks": ' + b"[" * 50000 + b"]" * 50000 + b"}")
     assert _curl("--interface", LOOPNET_HOST, "-o", "/dev/null", "-w", "%{http_code}",
                  "--data-binary", f"@{nested}", url).stdout == "400"
+
+
+def test_symlinks_out_of_install_are_refused_over_http(server, settings):
+    """The same attacks as tests/web/test_install_files.py, against the real server on loopback."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    from tests.web.test_install_files import ESCAPES, plant_links
+
+    plant_links(settings)
+    address = urlsplit(server)
+    for path in ESCAPES + ["/install/alias.txt"]:
+        conn = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
+        conn.request("GET", path)  # sent as written: no client-side '..' clean-up
+        response = conn.getresponse()
+        body = response.read()
+        conn.close()
+        expected = 200 if path.endswith("alias.txt") else 404
+        assert response.status == expected, path
+        assert b"root:" not in body
+
+
+EVAL_NODE = """<kickstart>
+<post>
+<eval>echo "eval-uid=$(id -u) hash=[$Kickstart_PrivateRootPassword] host=$hostname"</eval>
+</post>
+</kickstart>
+"""
+
+
+def _fetch_ks(url: str, mac: str = "52:54:00:00:01:00") -> str:
+    """compute-0-0's kickstart, fetched from its own address on the loopback provisioning network."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30, source_address=(LOOPNET_HOST, 0))
+    try:
+        conn.request("GET", "/install/sbin/kickstart.cgi", headers={"X-RHN-Provisioning-MAC-0": f"eth0 {mac}"})
+        response = conn.getresponse()
+        body = response.read().decode()
+        assert response.status == 200, body
+        return body
+    finally:
+        conn.close()
+
+
+def test_eval_attack_over_http(cluster, settings):
+    """Issue #9 item 9 against the real server: off unless enabled; when enabled, unprivileged and
+    without the root password hash."""
+    import pwd
+
+    add_loopnet(cluster)
+    nodes = settings.site_profile_dir / "nodes"
+    nodes.mkdir(parents=True)
+    (nodes / "extend-compute.xml").write_text(EVAL_NODE)
+    assert cluster("create", "distro").code == 0
+    with running_server(settings) as url:  # default settings: evals off
+        text = _fetch_ks(url)
+        assert "eval-uid" not in text and "skipped (evals disabled)" in text
+    with running_server(settings, KSSERVER_EVALS="yes") as url:
+        text = _fetch_ks(url)
+        assert "hash=[] host=compute-0-0" in text and "rootpw --iscrypted $6$" in text
+        uid = pwd.getpwnam("nobody").pw_uid if os.geteuid() == 0 else os.geteuid()
+        assert f"eval-uid={uid} " in text
+
+
+def test_real_server_serves_only_the_published_generation(cluster, settings):
+    """Issue #9 item 6 over HTTP, two gunicorn workers: a broken or unpublished site file is never
+    served (with the old live reload, reload_interval=0 served it, or a 500, at once)."""
+    add_loopnet(cluster)
+    with running_server(settings, KSSERVER_RELOAD_INTERVAL="0") as url:
+        good = _fetch_ks(url)
+        nodes = settings.site_profile_dir / "nodes"
+        nodes.mkdir(parents=True)
+        (nodes / "extend-compute.xml").write_text("<kickstart>\n  <post>echo hi\n</kickstart>\n")
+        assert {_fetch_ks(url) for _ in range(6)} == {good}
+        (nodes / "extend-compute.xml").write_text("<kickstart>\n<post>echo published-now</post>\n</kickstart>\n")
+        assert {_fetch_ks(url) for _ in range(6)} == {good}
+        assert cluster("create", "distro").code == 0
+        after = {_fetch_ks(url) for _ in range(6)}
+        assert len(after) == 1 and "echo published-now" in after.pop()

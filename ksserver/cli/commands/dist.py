@@ -17,6 +17,8 @@ from ksserver.services import dist
                  "http://FRONTEND/install/rocks-dist/ARCH' finds it.")
 def create_distro(ctx: Context, call: Call) -> None:
     report = dist.build(ctx.cluster, call["arch"])
+    for warning in report.warnings:
+        ctx.err.write(f"warning: {warning}\n")
     ctx.out.write(f"validated {report.hosts} kickstarts ({report.templates} templates, appliances: "
                   f"{', '.join(sorted(report.appliances)) or 'none'}) in {report.seconds:.2f} s\n")
     ctx.out.write(f"distribution tree: {report.tree}\n")

@@ -18,6 +18,9 @@ _FORMAT = {"format": Param("dot, or svg (needs graphviz's dot)", Choice(("dot", 
          args="HOST [HOST...]", min_args=1)
 def list_host_profile(ctx: Context, call: Call) -> None:
     ctx.out.write("\n".join(graphs.host_kickstarts(ctx.cluster, call.args)))
+    warning = graphs.unpublished_site_changes(ctx.cluster)
+    if warning:
+        ctx.err.write(f"warning: {warning}\n")
 
 
 @command("list", "host", "xml", summary="Print the traversal-annotated profile XML of a host (for debugging).",

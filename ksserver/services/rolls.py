@@ -49,14 +49,16 @@ def list_rolls(cluster: Cluster) -> list[RollRow]:
         return [RollRow(r.name, r.path, r.graphs, r.version, r.enabled) for r in rolls.list_rolls(session)]
 
 
-def enable_roll(cluster: Cluster, name: str, enabled: bool) -> None:
+def enable_rolls(cluster: Cluster, names: list[str], enabled: bool) -> None:
     with cluster.db.session(write=True) as session:
-        rolls.get_roll(session, name).enabled = enabled
+        for roll in [rolls.get_roll(session, n) for n in names]:  # all must exist before any changes
+            roll.enabled = enabled
 
 
-def remove_roll(cluster: Cluster, name: str) -> None:
+def remove_rolls(cluster: Cluster, names: list[str]) -> None:
     with cluster.db.session(write=True) as session:
-        session.delete(rolls.get_roll(session, name))
+        for roll in [rolls.get_roll(session, n) for n in names]:
+            session.delete(roll)
 
 
 def library_sources(settings: Settings, enabled: list[RollRow]) -> list:  # type: ignore[type-arg]

@@ -9,18 +9,20 @@ from ksserver.errors import InvalidArgument
 from ksserver.inventory.hosts import HostRequest
 from ksserver.services import hosts
 
+_NEW = HostRequest()  # the one definition of each default: the request's own
+
 
 @command("add", "host", summary="Add a host; ip=/mac= also create its primary interface.",
          args="[NAME]", max_args=1,
          params={"membership": Param("membership or appliance name (inferred from NAME like compute-0-3)"),
                  "rack": Param("rack number (default from NAME, else 0)", INT),
                  "rank": Param("rank in the rack (default from NAME, else next free)", INT),
-                 "cpus": Param("number of CPUs", INT, 1), "os": Param("os", default="linux"),
-                 "arch": Param("architecture", default="x86_64"),
+                 "cpus": Param("number of CPUs", INT, _NEW.cpus), "os": Param("os", default=_NEW.os),
+                 "arch": Param("architecture", default=_NEW.arch),
                  "ip": Param("IP of the primary interface, or auto (next free, walking down from broadcast)"),
                  "mac": Param("MAC of the primary interface"),
-                 "subnet": Param("network of the interface", default="private"),
-                 "iface": Param("device of the primary interface", default="eth0"),
+                 "subnet": Param("network of the interface", default=_NEW.subnet),
+                 "iface": Param("device of the primary interface", default=_NEW.iface),
                  "file": Param("add many hosts from a CSV file (header row of these parameter names) or a "
                                "JSON list")},
          details="Without NAME, the name is APPLIANCE-RACK-RANK with the next free rank in the rack.\n"

@@ -15,7 +15,7 @@ _IFACE = Param("device name (instead of IFACE)")
 @command("add", "host", "interface", summary="Add a network interface to a host.", args="HOST IFACE",
          min_args=1, max_args=2,
          params={"iface": _IFACE, "mac": Param("MAC address"), "ip": Param("IP address or auto"),
-                 "subnet": Param("network name", default="private"),
+                 "subnet": Param("network name", default=InterfaceRequest("", "").subnet),
                  "name": Param("DNS name on that network (default host name)"), "module": Param("driver module"),
                  "vlan": Param("VLAN id")})
 def add_host_interface(ctx: Context, call: Call) -> None:

@@ -34,19 +34,16 @@ def list_roll(ctx: Context, call: Call) -> None:
 @command("enable", "roll", summary="Enable rolls (they join the node library at the next rocks-dist dist).",
          args="NAME [NAME...]", min_args=1)
 def enable_roll(ctx: Context, call: Call) -> None:
-    for name in call.args:
-        rolls.enable_roll(ctx.cluster, name, True)
+    rolls.enable_rolls(ctx.cluster, call.args, True)
 
 
 @command("disable", "roll", summary="Disable rolls (they leave the node library at the next rocks-dist dist).",
          args="NAME [NAME...]", min_args=1)
 def disable_roll(ctx: Context, call: Call) -> None:
-    for name in call.args:
-        rolls.enable_roll(ctx.cluster, name, False)
+    rolls.enable_rolls(ctx.cluster, call.args, False)
 
 
 @command("remove", "roll", summary="Forget rolls (their folders are left alone).", args="NAME [NAME...]",
          min_args=1)
 def remove_roll(ctx: Context, call: Call) -> None:
-    for name in call.args:
-        rolls.remove_roll(ctx.cluster, name)
+    rolls.remove_rolls(ctx.cluster, call.args)

@@ -8,9 +8,10 @@ from ksserver.cli.context import Context
 from ksserver.cli.output import emit
 from ksserver.cli.registry import BOOL, INT, Call, Param, command
 from ksserver.errors import InvalidArgument
-from ksserver.inventory.vms import DEFAULT_DISKSIZE, DEFAULT_MEM
 from ksserver.services import Cluster, vms
 from ksserver.services.vms import VmRequest
+
+_NEW = VmRequest(container="", membership="")  # the one definition of each default: the request's own
 
 
 @command("add", "host", "vm", summary="Add a VM to a VM container (database only; 'rocks create host vm' installs it).",
@@ -19,13 +20,13 @@ from ksserver.services.vms import VmRequest
                  "name": Param("VM host name (default APPLIANCE-RACK-RANK-SLICE of the container)"),
                  "ip": Param("IP (default next free)"),
                  "mac": Param("first MAC (default next under vm_mac_base_addr/vm_mac_base_addr_mask)"),
-                 "mem": Param("memory in MB", INT, DEFAULT_MEM), "cpus": Param("virtual CPUs", INT, 1),
+                 "mem": Param("memory in MB", INT, _NEW.mem), "cpus": Param("virtual CPUs", INT, _NEW.cpus),
                  "slice": Param("slice number on the container (default next free)", INT),
                  "disk": Param("disk spec TYPE:PATH,DEVICE,MODE (default on the container's largest partition)"),
-                 "disksize": Param("disk size in GB", INT, DEFAULT_DISKSIZE),
-                 "num-macs": Param("number of NICs", INT, 1),
+                 "disksize": Param("disk size in GB", INT, _NEW.disksize),
+                 "num-macs": Param("number of NICs", INT, _NEW.num_macs),
                  "virt-type": Param("para (Xen) or hvm (default: para on Xen, hvm on KVM)"),
-                 "subnet": Param("network of eth0", default="private")})
+                 "subnet": Param("network of eth0", default=_NEW.subnet)})
 def add_host_vm(ctx: Context, call: Call) -> None:
     membership = call.arg_or("membership", 1)
     if not membership:

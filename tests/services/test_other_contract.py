@@ -51,6 +51,12 @@ def test_networks_and_appliances(svc):
         networks.add_network(svc, NetworkRequest("bad", "10.9.1.0", "255.255.0.0"))
     with pytest.raises(InvalidArgument):
         networks.add_network(svc, NetworkRequest("big", "10.8.0.0", "255.255.0.0", mtu="9"))
+    with pytest.raises(InvalidArgument, match="overlaps"):  # an address must name one host
+        networks.add_network(svc, NetworkRequest("ib2", "10.9.128.0", "255.255.128.0"))
+    with pytest.raises(InvalidArgument, match="overlaps"):
+        networks.add_network(svc, NetworkRequest("wide", "10.0.0.0", "255.0.0.0"))
+    with pytest.raises(InvalidArgument, match="discovery"):
+        networks.add_network(svc, NetworkRequest("dhcp", "10.7.0.0", "255.255.0.0", discovery=True))
     networks.set_network(svc, NetworkRequest("ib", mtu="2044"))
     assert {n.name: n.mtu for n in networks.list_networks(svc, [])}["ib"] == 2044
     assert appliances.add_appliance(svc, ApplianceRequest("gpu-node", node="compute")) == "Gpu Node"

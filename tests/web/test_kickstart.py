@@ -82,7 +82,7 @@ def test_mac_header_alone_needs_discovery_mode(get, cluster):
     assert get("10.1.1.1", headers=_mac(C00_MAC)).status_code == 403
 
 
-def test_public_network_is_not_a_provisioning_network(get, cluster):
+def test_public_network_is_not_a_provisioning_network(app, get, cluster):
     """Issue: from 192.168.1.77 with compute-0-1's MAC the server returned its kickstart."""
     assert cluster("add", "host", "interface", "compute-0-1", "eth1", "subnet=public", "ip=192.168.1.77").code == 0
     assert cluster("set", "network", "public", "discovery=yes").code != 0  # not a provisioning network
@@ -91,6 +91,13 @@ def test_public_network_is_not_a_provisioning_network(get, cluster):
         assert response.status_code == 403 and "rootpw" not in response.get_data(as_text=True)
     assert '"cpus": 1' in cluster("list", "host", "compute-0-1", "output-format=json").out.replace(
         '"cpus": 1,', '"cpus": 1')
+    # ... nor overwrite its partition records
+    report = {"disks": {"sda": [{"device": "sda1", "mountpoint": "/", "size": "1GB", "fstype": "ext4"}]}}
+    for headers in ({}, _mac(C01_MAC)):
+        posted = app.test_client().post("/install/sbin/public/partitions", json=report, headers=headers,
+                                        environ_base={"REMOTE_ADDR": "192.168.1.77"})
+        assert posted.status_code == 403
+    assert cluster("list", "host", "partition", "compute-0-1").out == ""
 
 
 def test_another_hosts_mac_header_is_refused(get):

@@ -59,3 +59,4 @@ clean:
 
 docs: venv
 	$(PY) -m ksserver.cli.docgen > docs/cli.md
+	$(PY) -m ksserver.web.api.docgen > docs/api.md

@@ -28,11 +28,14 @@ _CURRENT: contextvars.ContextVar[_Pending | None] = contextvars.ContextVar("ksse
 
 
 @contextlib.contextmanager
-def acting(actor: str, action: str, target: str = "", detail: str = "") -> Iterator[None]:
-    """Writes inside this block are audited as ``action`` on ``target`` by ``actor``."""
-    token = _CURRENT.set(_Pending(actor, action, target, detail))
+def acting(actor: str, action: str, target: str = "", detail: str = "") -> Iterator[_Pending]:
+    """Writes inside this block are audited as ``action`` on ``target`` by ``actor``.  An operation that
+    wrote no row (a VM power action acts on libvirt only) is written by the caller afterwards
+    (``audited`` in ksserver.web.auth)."""
+    pending = _Pending(actor, action, target, detail)
+    token = _CURRENT.set(pending)
     try:
-        yield
+        yield pending
     finally:
         _CURRENT.reset(token)
 

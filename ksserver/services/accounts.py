@@ -178,6 +178,13 @@ def close_session(cluster: Cluster, cookie: str) -> None:
         session.execute(delete(WebSession).where(WebSession.session_hash == hash_token(cookie)))
 
 
+def record_audit(cluster: Cluster, actor: str, action: str, target: str = "", detail: str = "") -> None:
+    """An audit row for an operation that changed nothing in the database (a VM power action)."""
+    with cluster.db.session(write=True) as session:
+        session.add(AuditEntry(at=time.time(), actor=actor, action=action, target=target[:4000],
+                               detail=detail[:4000]))
+
+
 def list_audit(cluster: Cluster, limit: int = 100, actor: str | None = None) -> list[AuditRow]:
     """The newest ``limit`` audit rows, oldest first."""
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(max(1, min(limit, 10000)))

@@ -34,11 +34,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     services = Services(settings, db or Database.from_url(settings.effective_database_url))
     app.extensions["ksserver"] = services
 
-    from ksserver.web import errors, files, partitions
+    from ksserver.web import api, errors, files, partitions
     from ksserver.web.kickstart import KickstartEndpoint
 
     app.register_blueprint(files.bp)
     app.register_blueprint(partitions.bp)
+    api.register(app)
     errors.register(app)
     app.wsgi_app = KickstartEndpoint(services, app.wsgi_app)  # type: ignore[method-assign]
     return app

@@ -40,6 +40,7 @@ run: venv
 	$(VENV)/bin/rocks init
 	$(PY) -m ksserver.demo
 	@echo "kickstart: curl --interface 127.0.100.10 -H 'X-RHN-Provisioning-MAC-0: eth0 52:54:00:00:01:00' http://$(BIND)/install/sbin/kickstart.cgi"
+	@echo "console:   http://$(BIND)/console/  (login printed above; API: http://$(BIND)/api/v1/openapi.json)"
 	@echo "preview:   curl -H \"Authorization: Bearer \$$(cat $(KSSERVER_ROOT)/admin-token)\" 'http://$(BIND)/install/sbin/kickstart.cgi?client=compute-0-0'"
 	$(VENV)/bin/ksserver serve --bind $(BIND) --workers $(WORKERS)
 

@@ -7,8 +7,14 @@ import pytest
 from ksserver.errors import Conflict, HostNotFound, InvalidArgument
 from ksserver.inventory.hosts import HostRequest
 from ksserver.services import attrs, boot, hosts
-from ksserver.services.hostviews import (HostQuery, HostUpdate, PreconditionRequired, host_detail, query_hosts,
-                                         update_host)
+from ksserver.services.hostviews import (
+    HostQuery,
+    HostUpdate,
+    PreconditionRequired,
+    host_detail,
+    query_hosts,
+    update_host,
+)
 
 
 def test_paging_and_filters_happen_in_the_query(svc):

@@ -60,7 +60,7 @@ def test_login_sets_a_fresh_hardened_session_and_logout_ends_it(web_app, tokens)
     client.set_cookie(SESSION_COOKIE, "planted-by-an-attacker", path="/")  # session fixation attempt
     response = _login(client, "alice", "alice-password", "/console/hosts/compute-0-0")
     assert response.status_code == 303 and response.headers["Location"] == "/console/hosts/compute-0-0"
-    header = [h for h in response.headers.getlist("Set-Cookie") if h.startswith(SESSION_COOKIE + "=")][0]
+    header = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith(SESSION_COOKIE + "="))
     assert "HttpOnly" in header and "SameSite=Strict" in header
     session_id = _cookie(client)
     assert session_id and session_id != "planted-by-an-attacker"

@@ -18,10 +18,10 @@ def _schema_text(schema: dict[str, Any]) -> str:
 
 def render() -> str:
     doc = document()
-    lines = ["# REST API (`/api/v1`)", "", "Generated from `/api/v1/openapi.json` by "
-             "`python -m ksserver.web.api.docgen`; do not edit by hand.", "", doc["info"]["description"], "",
-             "Errors are JSON: `{\"error\": \"...\", \"status\": N, \"field\": \"...\"}` (`field` when one "
-             "value of the request is at fault).", ""]
+    generated = "Generated from `/api/v1/openapi.json` by `python -m ksserver.web.api.docgen`; do not edit by hand."
+    errors = ('Errors are JSON: `{"error": "...", "status": N, "field": "..."}` (`field` when one value of the '
+              "request is at fault).")
+    lines = ["# REST API (`/api/v1`)", "", generated, "", doc["info"]["description"], "", errors, ""]
     for path, ops in doc["paths"].items():
         for method, op in ops.items():
             lines += [f"## {method.upper()} /api/v1{path}", "", op["summary"] + ".", ""]

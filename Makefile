@@ -13,7 +13,7 @@ WORKERS ?= 2
 DEB_PACKAGES := pkg-config gcc libparted-dev libvirt-dev e2fsprogs postgresql graphviz wrk \
 	libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 ipxe-qemu \
 	busybox-static cpio socat curl xfsprogs util-linux \
-	xorriso createrepo-c dnsmasq-base kea-dhcp4-server grub-common iproute2
+	xorriso createrepo-c dnsmasq-base kea-dhcp4-server grub-common iproute2 chromium chromium-driver
 
 .PHONY: run test bench bench-quick deps venv clean help docs
 help:
@@ -40,6 +40,7 @@ run: venv
 	$(VENV)/bin/rocks init
 	$(PY) -m ksserver.demo
 	@echo "kickstart: curl --interface 127.0.100.10 -H 'X-RHN-Provisioning-MAC-0: eth0 52:54:00:00:01:00' http://$(BIND)/install/sbin/kickstart.cgi"
+	@echo "console:   http://$(BIND)/console/  (login printed above; API: http://$(BIND)/api/v1/openapi.json)"
 	@echo "preview:   curl -H \"Authorization: Bearer \$$(cat $(KSSERVER_ROOT)/admin-token)\" 'http://$(BIND)/install/sbin/kickstart.cgi?client=compute-0-0'"
 	$(VENV)/bin/ksserver serve --bind $(BIND) --workers $(WORKERS)
 
@@ -59,3 +60,4 @@ clean:
 
 docs: venv
 	$(PY) -m ksserver.cli.docgen > docs/cli.md
+	$(PY) -m ksserver.web.api.docgen > docs/api.md

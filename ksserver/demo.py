@@ -5,12 +5,15 @@ Idempotent: hosts that already exist are left alone.  ``python -m ksserver.demo`
 
 from __future__ import annotations
 
+import os
+import secrets
 import sys
+from pathlib import Path
 
 from ksserver.config import load_settings
 from ksserver.db.session import Database
 from ksserver.inventory.hosts import HostRequest
-from ksserver.services import Cluster, hosts, interfaces, networks
+from ksserver.services import Cluster, accounts, hosts, interfaces, networks
 from ksserver.services.interfaces import InterfaceRequest
 from ksserver.services.networks import NetworkRequest
 
@@ -37,11 +40,31 @@ def create_demo(cluster: Cluster) -> list[str]:
     return added
 
 
+DEMO_ADMIN = "admin"
+
+
+def create_demo_admin(cluster: Cluster) -> tuple[str, Path]:
+    """A first console/API admin with a random password kept in ``<root>/console-admin-password`` (0600,
+    in the 0700 state dir): made once, then left alone.  Returns (user, password file)."""
+    path = cluster.settings.root / "console-admin-password"
+    if DEMO_ADMIN not in {u.name for u in accounts.list_users(cluster)}:
+        password = secrets.token_urlsafe(12)
+        accounts.add_user(cluster, DEMO_ADMIN, "admin", password)
+        fd = os.open(path, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(password + "\n")
+    return DEMO_ADMIN, path
+
+
 def main() -> None:
     settings = load_settings()
     db = Database.from_url(settings.effective_database_url)
-    added = create_demo(Cluster(settings, db))
+    cluster = Cluster(settings, db)
+    added = create_demo(cluster)
     print("demo cluster: " + (", ".join(added) + " added" if added else "already present"))
+    user, path = create_demo_admin(cluster)
+    password = path.read_text().strip() if path.exists() else "(set by you: rocks remove user admin to renew)"
+    print(f"console login: user {user}, password {password} (kept in {path})")
     db.dispose()
     sys.stdout.flush()
 

@@ -7,7 +7,9 @@
     │   ├── ApplianceNotFound
     │   └── ...                     (subclasses name the missing thing)
     ├── AlreadyExists               exit 3, HTTP 409 (duplicate name, MAC, IP)
-    ├── Forbidden                   HTTP 403 (unknown requester, spoofing, preview from afar)
+    ├── Unauthorized                HTTP 401 (no or bad credentials for the API / console)
+    ├── Forbidden                   HTTP 403 (unknown requester, spoofing, preview from afar, read-only)
+    ├── Conflict                    HTTP 409/412/428 (stale or missing If-Match: someone else changed it)
     ├── TooLarge                    HTTP 413 (a request body beyond its limit)
     ├── ConfigError                 bad settings or config file
     ├── AllocationError             no free IP / slice / MAC left
@@ -76,6 +78,16 @@ class AlreadyExists(RocksError):
 
 class Forbidden(RocksError):
     status = 403
+
+
+class Unauthorized(RocksError):
+    status = 401
+
+
+class Conflict(RocksError):
+    """A change based on a stale version (412) or without naming the version at all (428)."""
+
+    status = 412
 
 
 class TooLarge(RocksError):

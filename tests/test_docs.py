@@ -43,3 +43,9 @@ def test_every_setting_is_documented():
     text = (DOCS / "configuration.md").read_text()
     for name in SETTINGS_HELP:
         assert f"`{name}`" in text and f"KSSERVER_{name.upper()}" in text, name
+
+
+def test_api_reference_is_current():
+    from ksserver.web.api.docgen import render as render_api
+
+    assert (DOCS / "api.md").read_text() == render_api(), "docs/api.md is out of date: run make docs"

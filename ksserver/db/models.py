@@ -251,3 +251,48 @@ class Generation(Base):
     digest: Mapped[str] = mapped_column(String(64))
     arch: Mapped[str] = mapped_column(String(16), default="x86_64")
     published_at: Mapped[float] = mapped_column(default=0.0)  # unix time
+
+
+class User(Base):
+    """An account for the web console and the REST API (``rocks add user``); the password as an argon2 hash."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16), default="readonly")  # admin | readonly
+    password_hash: Mapped[str] = mapped_column(String(256), default="")
+    created_at: Mapped[float] = mapped_column(default=0.0)
+
+
+class UserToken(Base):
+    """An API token of a user (``rocks add user token``), stored hashed like the admin tokens."""
+
+    __tablename__ = "user_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(64), default="api")
+    token_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    created_at: Mapped[float] = mapped_column(default=0.0)
+
+
+class WebSession(Base):
+    """A logged-in browser: the cookie's value is stored hashed; a new one at every login (no fixation)."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[float] = mapped_column(default=0.0)
+
+
+class AuditEntry(Base):
+    """One write through the API or the console: who, what, when (``rocks list audit``)."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[float] = mapped_column(default=0.0, index=True)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(128))
+    target: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[str] = mapped_column(Text, default="")

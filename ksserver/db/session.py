@@ -21,7 +21,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
-from ksserver.db import changes
+from ksserver.db import audit, changes
 from ksserver.errors import ConfigError, DatabaseError
 
 _WRITE_TXN: contextvars.ContextVar[bool] = contextvars.ContextVar("ksserver_write_txn", default=False)
@@ -100,6 +100,8 @@ class Database:
                     session.flush()
                     # Tell every server process which cached inventory data is stale.
                     changes.record(session)
+                    # An API/console operation's audit row commits with its first write.
+                    audit.record(session)
                     session.commit()
                 else:
                     session.rollback()

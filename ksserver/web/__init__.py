@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask
+from flask import Flask, redirect
 
 from ksserver.config import Settings, load_settings
 from ksserver.db.session import Database
@@ -36,11 +36,14 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     services = Services(settings, db or Database.from_url(settings.effective_database_url))
     app.extensions["ksserver"] = services
 
-    from ksserver.web import errors, files, partitions
+    from ksserver.web import api, console, errors, files, partitions
     from ksserver.web.kickstart import KickstartEndpoint
 
     app.register_blueprint(files.bp)
     app.register_blueprint(partitions.bp)
+    api.register(app)
+    app.register_blueprint(console.bp)
+    app.add_url_rule("/", "root", lambda: redirect("/console/"))
     errors.register(app)
     app.wsgi_app = KickstartEndpoint(services, app.wsgi_app)  # type: ignore[method-assign]
     return app

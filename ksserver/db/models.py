@@ -225,3 +225,16 @@ class AdminToken(Base):
     name: Mapped[str] = mapped_column(String(64), unique=True)
     token_hash: Mapped[str] = mapped_column(String(128), unique=True)
     created_at: Mapped[float] = mapped_column(default=0.0)
+
+
+class InstallStatus(Base):
+    """Where a host's current install is: the last stage it reported, and when (issue #12)."""
+
+    __tablename__ = "install_status"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    host_id: Mapped[int] = mapped_column(ForeignKey("hosts.id", ondelete="CASCADE"), unique=True)
+    stage: Mapped[str] = mapped_column(String(16), default="issued")
+    started_at: Mapped[float] = mapped_column(default=0.0)    # unix time the install was ordered
+    updated_at: Mapped[float] = mapped_column(default=0.0)    # last report (or the order)
+    finished_at: Mapped[float] = mapped_column(default=0.0)   # 0: not finished
+    log: Mapped[str] = mapped_column(Text, default="")        # uploaded with 'failed'

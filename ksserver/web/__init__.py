@@ -24,7 +24,7 @@ class Services:
         self.cluster = Cluster(settings, db)
         self.kickstarts = KickstartService(settings)
         self.snapshot = InventorySnapshot(db)
-        self.installer = InstallerRuntime(db, self.snapshot, self.kickstarts)
+        self.installer = InstallerRuntime(db, self.snapshot, self.kickstarts, settings)
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> Flask:
@@ -34,11 +34,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     services = Services(settings, db or Database.from_url(settings.effective_database_url))
     app.extensions["ksserver"] = services
 
-    from ksserver.web import errors, files, partitions
+    from ksserver.web import errors, files, lifecycle, partitions
     from ksserver.web.kickstart import KickstartEndpoint
 
     app.register_blueprint(files.bp)
     app.register_blueprint(partitions.bp)
+    app.register_blueprint(lifecycle.bp)
     errors.register(app)
     app.wsgi_app = KickstartEndpoint(services, app.wsgi_app)  # type: ignore[method-assign]
     return app

@@ -26,7 +26,7 @@ def test_import_iso_points_install_actions_at_its_kernel(cluster, settings, tmp_
     assert "kernel images/rocky9/x86_64/vmlinuz" in pxe and "initrd=images/rocky9/x86_64/initrd.img" in pxe
     ipxe = (settings.tftp_dir / "ipxe" / "52-54-00-00-01-00.ipxe").read_text()
     assert re.search(r"^kernel http://10\.1\.1\.1/boot/images/rocky9/x86_64/vmlinuz initrd=initrd\.img ", ipxe,
-                     re.M)
+                     re.MULTILINE)
     grub = (settings.tftp_dir / "grub.cfg-01-52-54-00-00-01-00").read_text()
     assert "linux /images/rocky9/x86_64/vmlinuz" in grub and "initrd /images/rocky9/x86_64/initrd.img" in grub
 

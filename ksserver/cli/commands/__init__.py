@@ -2,5 +2,18 @@
 
 from ksserver.cli import serve  # noqa: F401
 from ksserver.cli.commands import (  # noqa: F401
-    appliances, attrs, boot, dist, graph, hosts, init, install, interfaces, networks, ostrees, partitions, shoot,
-    vms)
+    appliances,
+    attrs,
+    boot,
+    dist,
+    graph,
+    hosts,
+    init,
+    install,
+    interfaces,
+    networks,
+    ostrees,
+    partitions,
+    shoot,
+    vms,
+)

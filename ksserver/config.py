@@ -46,6 +46,14 @@ class Settings:
     reload_interval: float = _setting(2.0, "Seconds between the server's checks for site-profile edits not "
                                            "yet published by rocks-dist dist (logged; never served before).")
     log_level: str = _setting("INFO", "Logging level of the server (DEBUG, INFO, WARNING, ERROR).")
+    install_token_ttl: float = _setting(86400.0, "Seconds an install token (issued by 'rocks set host boot "
+                                                 "action=install', shoot-node) stays valid if the install "
+                                                 "never reports finished.")
+    install_stall_after: float = _setting(1800.0, "Seconds without a status report after which 'rocks list host "
+                                                  "status' and shoot-node call an unfinished install stalled.")
+    install_server_url: str = _setting("", "Base URL installers reach this server at, put on install kernel lines "
+                                           "(inst.ks=) and in iPXE answers. Empty: http://<the host's "
+                                           "Kickstart_PrivateKickstartHost attribute>.")
 
     @property
     def effective_database_url(self) -> str:

@@ -114,6 +114,12 @@ class VMFailure(RocksError):
     """A libvirt operation on a VM container failed; the message names the VM and container."""
 
 
+class NotInstalling(RocksError):
+    """An install status report from a host whose boot action is not install (e.g. already finished)."""
+
+    status = 409
+
+
 class FilesNotWritten(RocksError):
     """The database change is committed, but files derived from it (PXE/iPXE) could not be written."""
 

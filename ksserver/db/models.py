@@ -296,3 +296,16 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(128))
     target: Mapped[str] = mapped_column(Text, default="")
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class InstallStatus(Base):
+    """Where a host's current install is: the last stage it reported, and when (issue #12)."""
+
+    __tablename__ = "install_status"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    host_id: Mapped[int] = mapped_column(ForeignKey("hosts.id", ondelete="CASCADE"), unique=True)
+    stage: Mapped[str] = mapped_column(String(16), default="issued")
+    started_at: Mapped[float] = mapped_column(default=0.0)    # unix time the install was ordered
+    updated_at: Mapped[float] = mapped_column(default=0.0)    # last report (or the order)
+    finished_at: Mapped[float] = mapped_column(default=0.0)   # 0: not finished
+    log: Mapped[str] = mapped_column(Text, default="")        # uploaded with 'failed'

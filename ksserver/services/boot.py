@@ -36,19 +36,21 @@ class BootActionRow:
     args: str
 
 
-def set_boot(cluster: Cluster, names: list[str], action: str) -> None:
-    """Set install or os for hosts (all when ``names`` is empty is refused: name them)."""
+def set_boot(cluster: Cluster, names: list[str], action: str) -> dict[str, str]:
+    """Set install or os for hosts (naming none is refused).  ``install`` issues each host a fresh install
+    token (older ones revoked) and puts it on its install kernel line; returns host name -> token."""
     from ksserver.errors import InvalidArgument
 
     if not names:
         raise InvalidArgument("name the hosts whose boot action to set")
-    files = BootFileChanges()
+    files = BootFileChanges(cluster.settings)
     with cluster.db.session(write=True) as session:
         for host in hosts.get_hosts(session, names):
             files.track(session, host)
             boot.set_boot(session, host, action)
-            files.settle(session, host)
+            files.settle(session, host, reissue=action == "install")  # every install order: a new token
     files.apply(cluster.settings.tftp_dir)
+    return files.tokens()
 
 
 def list_boot(cluster: Cluster, names: list[str]) -> list[BootRow]:
@@ -59,7 +61,7 @@ def list_boot(cluster: Cluster, names: list[str]) -> list[BootRow]:
 
 def add_bootaction(cluster: Cluster, req: BootActionRequest) -> int:
     """Add or replace a boot action; hosts using it get their PXE files rewritten.  Returns their number."""
-    files = BootFileChanges()
+    files = BootFileChanges(cluster.settings)
     with cluster.db.session(write=True) as session:
         users = list(session.scalars(select(Host).where(or_(Host.run_action == req.action,
                                                             Host.install_action == req.action))))
@@ -78,10 +80,17 @@ def list_bootactions(cluster: Cluster) -> list[BootActionRow]:
 
 
 def sync_boot_files(cluster: Cluster, names: list[str]) -> int:
-    """Rewrite the PXE files of hosts (all when ``names`` is empty) from the database."""
-    files = BootFileChanges()
-    with cluster.db.session() as session:
+    """Rewrite the boot files of hosts (all when ``names`` is empty) from the database.  A host being
+    installed keeps its answers (and token) when they are all there; a missing one means a new token."""
+    from ksserver.bootanswers import answer_paths
+
+    files = BootFileChanges(cluster.settings)
+    with cluster.db.session(write=True) as session:
         for host in hosts.get_hosts(session, names):
             files.track(session, host)
+            entry = boot.current_entry(session, host)
+            missing = entry is not None and not all(p.exists() for p in answer_paths(cluster.settings.tftp_dir,
+                                                                                      entry))
+            files.settle(session, host, reissue=missing)
     files.apply(cluster.settings.tftp_dir)
     return len(files)

@@ -1,4 +1,10 @@
-"""PXE/iPXE files follow the database: collect what a transaction changed, write after commit."""
+"""Boot-loader answers follow the database: collect what a transaction changed, write after commit.
+
+Each host with a boot state has three answers (``ksserver.bootanswers``): pxelinux, GRUB2 and iPXE.
+A host whose answer becomes (or is re-ordered as) *install* gets a fresh install token inside the
+transaction; its plaintext exists only in the answers written after the commit.  An install answer
+that did not change is left as it is, so a host in the middle of an install keeps its valid token.
+"""
 
 from __future__ import annotations
 
@@ -7,32 +13,60 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from ksserver.bootanswers import is_disk_boot, remove_answers, render_answers, write_answers
+from ksserver.config import Settings
 from ksserver.db.models import Host
-from ksserver.errors import FilesNotWritten
-from ksserver.inventory import boot
-from ksserver.pxe import BootEntry, remove_boot_files, write_boot_files
+from ksserver.errors import FilesNotWritten, RocksError
+from ksserver.inventory import boot, lifecycle
+from ksserver.inventory.context import host_attrs
+from ksserver.pxe import BootEntry
+
+
+def server_url(settings: Settings, session: Session, host: Host) -> str:
+    """Where this host's installer reaches us: the setting, else its Kickstart_PrivateKickstartHost."""
+    if settings.install_server_url:
+        return settings.install_server_url.rstrip("/")
+    return "http://" + host_attrs(session, host).get("Kickstart_PrivateKickstartHost", "127.0.0.1")
 
 
 @dataclass
 class BootFileChanges:
-    """Before/after PXE data of the hosts a transaction touched.
+    """Before/after boot data of the hosts a transaction touched.
 
     ``track`` is called before a change, ``settle`` after it (still inside the transaction); ``apply``
     runs after the commit and brings the files in line: stale names removed, new content written."""
 
+    settings: Settings = field(default_factory=Settings)
     _before: dict[int, BootEntry | None] = field(default_factory=dict)
     _after: dict[int, BootEntry | None] = field(default_factory=dict)
     _names: dict[int, str] = field(default_factory=dict)
+    _urls: dict[int, str] = field(default_factory=dict)
+    _tokens: dict[int, str] = field(default_factory=dict)
+    _install: set[int] = field(default_factory=set)     # hosts whose boot state is install
 
     def track(self, session: Session, host: Host) -> None:
         if host.id not in self._before:
             self._before[host.id] = boot.current_entry(session, host)
             self._names[host.id] = host.name
+            self._urls[host.id] = server_url(self.settings, session, host)
+            if boot.boot_state(session, host) == "install":
+                self._install.add(host.id)
 
-    def settle(self, session: Session, host: Host) -> None:
+    def settle(self, session: Session, host: Host, reissue: bool = False) -> None:
+        """Record the host's new boot data.  An install answer that changed, or ``reissue``, gets a
+        fresh token (the host's older ones revoked); leaving install revokes them."""
         session.flush()
         session.refresh(host)
-        self._after[host.id] = boot.current_entry(session, host)
+        after = self._after[host.id] = boot.current_entry(session, host)
+        self._urls[host.id] = server_url(self.settings, session, host)
+        installing = boot.boot_state(session, host) == "install"
+        if installing:
+            self._install.add(host.id)
+            if reissue or after != self._before.get(host.id):
+                self._tokens[host.id] = lifecycle.issue_token(session, host, self.settings.install_token_ttl)
+        else:
+            self._install.discard(host.id)
+            lifecycle.revoke_tokens(session, host)
 
     def gone(self, host_id: int) -> None:
         """The host was removed: its files go."""
@@ -41,17 +75,27 @@ class BootFileChanges:
     def __len__(self) -> int:
         return len(self._before)
 
+    def tokens(self) -> dict[str, str]:
+        """Host name -> the token issued in this transaction (for tests and shoot-node's log)."""
+        return {self._names[hid]: token for hid, token in self._tokens.items()}
+
     def apply(self, tftp_dir: Path) -> None:
         failed = []
         for host_id, before in self._before.items():
             after = self._after.get(host_id, before)
             try:
                 if before is not None and (after is None or before.ip != after.ip or before.mac != after.mac):
-                    remove_boot_files(tftp_dir, before)
-                if after is not None:
-                    write_boot_files(tftp_dir, after)
+                    remove_answers(tftp_dir, before)
+                if after is None:
+                    continue
+                token = self._tokens.get(host_id)
+                if host_id in self._install and token is None and not is_disk_boot(after):
+                    continue  # unchanged install answer: the files hold the host's valid token
+                write_answers(render_answers(tftp_dir, after, self._urls[host_id], token))
             except OSError as exc:
                 failed.append(f"{self._names[host_id]} ({exc.strerror or exc})")
+            except RocksError as exc:
+                failed.append(f"{self._names[host_id]} ({exc})")
         if failed:
             raise FilesNotWritten(f"the database is updated, but PXE files could not be written for "
                                   f"{', '.join(failed)} in {tftp_dir}; fix that and run 'rocks sync host boot'")

@@ -62,7 +62,7 @@ def set_hosts_field(cluster: Cluster, names: list[str], field: str, value: str) 
         raise InvalidArgument(f"cannot set host field {field!r} (settable: {', '.join(HOST_FIELDS)})")
     if not names:
         raise InvalidArgument(f"name the hosts whose {field} to set")
-    files = BootFileChanges()
+    files = BootFileChanges(cluster.settings)
     with cluster.db.session(write=True) as session:
         for host in hosts.get_hosts(session, names):
             files.track(session, host)
@@ -84,7 +84,7 @@ def remove_hosts(cluster: Cluster, names: list[str], purge: bool = False, force:
         if is_vm:
             notes += vms.remove_vm(cluster, name, purge=purge, force=force).notes
             continue
-        files = BootFileChanges()
+        files = BootFileChanges(cluster.settings)
         with cluster.db.session(write=True) as session:
             host = hosts.get_host(session, name)
             files.track(session, host)

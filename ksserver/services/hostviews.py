@@ -202,7 +202,7 @@ def update_host(cluster: Cluster, name: str, change: HostUpdate, if_match: str |
     for key in change.fields:
         if key not in HOST_FIELDS:
             raise InvalidArgument(f"cannot set host field {key!r} (settable: {', '.join(HOST_FIELDS)})")
-    files = BootFileChanges()
+    files = BootFileChanges(cluster.settings)
     with cluster.db.session(write=True) as session:
         # lock the row first (FOR UPDATE may not touch the outer-joined membership); then load it
         session.execute(select(Host.id).where(Host.name == name.lower()).with_for_update())

@@ -25,6 +25,7 @@ class InstallerRuntime:
     db: Any                   # ksserver.db.session.Database
     snapshot: InventorySnapshot
     kickstarts: Any           # ksserver.kickstarts.KickstartService
+    settings: Any = None      # ksserver.config.Settings: status reports rewrite boot files
 
 
 def _identify(rt: InstallerRuntime, req: InstallerRequest) -> HostView:

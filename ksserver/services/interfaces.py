@@ -39,7 +39,7 @@ class InterfaceRow:
 
 def add_interface(cluster: Cluster, req: InterfaceRequest) -> None:
     vlan = None if req.vlan in (None, "") else validate.integer("vlan", req.vlan, 0, 4094)  # type: ignore[arg-type]
-    files = BootFileChanges()
+    files = BootFileChanges(cluster.settings)
     with cluster.db.session(write=True) as session:
         host = hosts.get_host(session, req.host)
         files.track(session, host)
@@ -50,7 +50,7 @@ def add_interface(cluster: Cluster, req: InterfaceRequest) -> None:
 
 
 def remove_interface(cluster: Cluster, host_name: str, device: str) -> None:
-    files = BootFileChanges()
+    files = BootFileChanges(cluster.settings)
     with cluster.db.session(write=True) as session:
         host = hosts.get_host(session, host_name)
         files.track(session, host)
@@ -62,7 +62,7 @@ def remove_interface(cluster: Cluster, host_name: str, device: str) -> None:
 def set_interface_field(cluster: Cluster, host_name: str, device: str, field: str, value: str) -> None:
     if field not in IFACE_FIELDS:
         raise InvalidArgument(f"cannot set interface field {field!r} (settable: {', '.join(IFACE_FIELDS)})")
-    files = BootFileChanges()
+    files = BootFileChanges(cluster.settings)
     with cluster.db.session(write=True) as session:
         host = hosts.get_host(session, host_name)
         files.track(session, host)

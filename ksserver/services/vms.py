@@ -140,12 +140,12 @@ def create_vm(cluster: Cluster, name: str) -> str:
     """Install: boot action install, define and start the domain (it PXE-boots from this server)."""
     from ksserver.inventory import boot
 
-    files = BootFileChanges()
+    files = BootFileChanges(cluster.settings)
     with cluster.db.session(write=True) as session, _Containers(cluster) as containers, _translated():
         vm = vms.get_vm(session, name)
         files.track(session, vm.host)
         boot.set_boot(session, vm.host, "install")
-        files.settle(session, vm.host)
+        files.settle(session, vm.host, reissue=True)  # a fresh install token for this install
         # libvirt last inside the transaction: if it refuses, the boot change rolls back with it.
         state = containers.manager(session, vm.phys_host).create(vms.vm_spec(session, vm))
     files.apply(cluster.settings.tftp_dir)
@@ -214,7 +214,7 @@ def remove_vm(cluster: Cluster, name: str, purge: bool = False, force: bool = Fa
     from xenvm.errors import VMError
 
     result = Removal()
-    files = BootFileChanges()
+    files = BootFileChanges(cluster.settings)
     with cluster.db.session() as session, _Containers(cluster) as containers:
         vm = vms.get_vm(session, name)
         container = vm.phys_host.name

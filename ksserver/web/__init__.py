@@ -26,7 +26,7 @@ class Services:
 
         self.kickstarts = KickstartService(settings, lambda: cluster_sources(self.cluster))
         self.snapshot = InventorySnapshot(db)
-        self.installer = InstallerRuntime(db, self.snapshot, self.kickstarts)
+        self.installer = InstallerRuntime(db, self.snapshot, self.kickstarts, settings)
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> Flask:
@@ -36,11 +36,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     services = Services(settings, db or Database.from_url(settings.effective_database_url))
     app.extensions["ksserver"] = services
 
-    from ksserver.web import api, console, errors, files, partitions
+    from ksserver.web import api, console, errors, files, lifecycle, partitions
     from ksserver.web.kickstart import KickstartEndpoint
 
     app.register_blueprint(files.bp)
     app.register_blueprint(partitions.bp)
+    app.register_blueprint(lifecycle.bp)
     api.register(app)
     app.register_blueprint(console.bp)
     app.add_url_rule("/", "root", lambda: redirect("/console/"))

@@ -92,23 +92,22 @@ def bulk_add(n: int) -> dict:
 
 
 def mutation(cluster: BenchCluster, samples: int) -> dict:
+    """One mutation through the service layer, as `rocks set host attr` / `rocks set host boot` do it:
+    validation, one transaction with the change log, and (for boot) token issue + PXE/GRUB/iPXE answers."""
     from ksserver.db.session import Database
-    from ksserver.inventory import attributes, boot, hosts
-    from ksserver.pxe import write_boot_files
+    from ksserver.services import Cluster, attrs, boot
 
     db = Database.from_url(cluster.settings.effective_database_url)
+    svc = Cluster(cluster.settings, db)
     attr_times, boot_times = [], []
     random.seed(2)
     for k in range(samples):
         name = cluster.name(random.randrange(cluster.n))
         t0 = time.perf_counter()
-        with db.session(write=True) as session:
-            attributes.set_host_attr(session, hosts.get_host(session, name), "bench", str(k))
+        attrs.set_attr(svc, "host", [name], "bench", str(k))
         attr_times.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        with db.session(write=True) as session:
-            entry = boot.set_boot(session, hosts.get_host(session, name), "install" if k % 2 else "os")
-        write_boot_files(cluster.settings.tftp_dir, entry)
+        boot.set_boot(svc, [name], "install" if k % 2 else "os")
         boot_times.append(time.perf_counter() - t0)
     db.dispose()
     attr, bootf = summary(attr_times), summary(boot_times)

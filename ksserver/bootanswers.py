@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from ksserver.grubconf import BootTarget, grub_config, grub_config_name, ipxe_script
-from ksserver.pxe import BootEntry, _atomic_write, hex_ip, pxelinux_config
+from ksserver.pxe import BootEntry, atomic_write, hex_ip, pxelinux_config
 
 KICKSTART_PATH = "/install/sbin/kickstart.cgi"
 STATUS_PATH = "/install/sbin/public/status"
@@ -88,7 +88,7 @@ def render_answers(tftp_dir: Path, entry: BootEntry, server_url: str, token: str
 
 def write_answers(texts: dict[Path, str]) -> None:
     for path, text in texts.items():
-        _atomic_write(path, text)
+        atomic_write(path, text)
 
 
 def remove_answers(tftp_dir: Path, entry: BootEntry) -> None:

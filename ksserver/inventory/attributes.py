@@ -93,6 +93,21 @@ def appliance_attrs(session: Session, appliance: Appliance) -> dict[str, str]:
     return {a: v for a, v in rows}
 
 
+def resolved_value(session: Session, host: Host, attr: str) -> str | None:
+    """One attribute of a host as ``resolve_host_attrs`` would give it (host < appliance < os < global),
+    without resolving all of them: for the hot paths that need a single value."""
+    for query in (select(HostAttribute.value).where(HostAttribute.host_id == host.id, HostAttribute.attr == attr),
+                  select(ApplianceAttribute.value).where(
+                      ApplianceAttribute.appliance_id == host.membership.appliance_id,
+                      ApplianceAttribute.attr == attr),
+                  select(OsAttribute.value).where(OsAttribute.os == host.os, OsAttribute.attr == attr),
+                  select(GlobalAttribute.value).where(GlobalAttribute.attr == attr)):
+        value = session.scalar(query)
+        if value is not None:
+            return value
+    return None
+
+
 def host_own_attrs(session: Session, host: Host) -> dict[str, str]:
     rows = session.execute(select(HostAttribute.attr, HostAttribute.value)
                            .where(HostAttribute.host_id == host.id))

@@ -17,8 +17,7 @@ from ksserver.bootanswers import is_disk_boot, remove_answers, render_answers, w
 from ksserver.config import Settings
 from ksserver.db.models import Host
 from ksserver.errors import FilesNotWritten, RocksError
-from ksserver.inventory import boot, lifecycle
-from ksserver.inventory.context import host_attrs
+from ksserver.inventory import attributes, boot, lifecycle
 from ksserver.pxe import BootEntry
 
 
@@ -26,7 +25,7 @@ def server_url(settings: Settings, session: Session, host: Host) -> str:
     """Where this host's installer reaches us: the setting, else its Kickstart_PrivateKickstartHost."""
     if settings.install_server_url:
         return settings.install_server_url.rstrip("/")
-    return "http://" + host_attrs(session, host).get("Kickstart_PrivateKickstartHost", "127.0.0.1")
+    return "http://" + (attributes.resolved_value(session, host, "Kickstart_PrivateKickstartHost") or "127.0.0.1")
 
 
 @dataclass
@@ -58,7 +57,6 @@ class BootFileChanges:
         session.flush()
         session.refresh(host)
         after = self._after[host.id] = boot.current_entry(session, host)
-        self._urls[host.id] = server_url(self.settings, session, host)
         installing = boot.boot_state(session, host) == "install"
         if installing:
             self._install.add(host.id)

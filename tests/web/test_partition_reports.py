@@ -9,11 +9,21 @@ import pytest
 from ksserver.web import create_app
 
 C00_IP, C01_IP = "10.1.255.254", "10.1.255.253"
-LAYOUT = {"disks": {"sda": [
-    {"device": "sda1", "start": "1049kB", "size": "16.8GB", "fstype": "xfs", "flags": "boot", "mountpoint": "/"},
-    {"device": "sda2", "size": "4GB", "fstype": "xfs", "mountpoint": "/var"},
-    {"device": "sda3", "size": "1GB", "fstype": "linux-swap", "mountpoint": "swap"},
-    {"device": "sda5", "size": "900GB", "fstype": "xfs", "mountpoint": "/state/partition1"}]}}
+GIB_S = 2 * 1024 * 1024  # sectors of 512 bytes in a GiB
+
+
+def _part(device, start, size, fstype, mountpoint, **extra):  # type: ignore[no-untyped-def]
+    return {"device": device, "start": start, "size": size, "fstype": fstype, "mountpoint": mountpoint, **extra}
+
+
+# rocks_partition.records JSON (Layout.to_json): sizes in sectors, an empty disk kept.
+LAYOUT = {"version": 1, "disks": {
+    "sda": {"size": 1000 * GIB_S, "label": "gpt", "partitions": [
+        _part("sda1", 2048, 16 * GIB_S, "xfs", "/", flags=["boot"]),
+        _part("sda2", 2048 + 16 * GIB_S, 4 * GIB_S, "xfs", "/var"),
+        _part("sda3", 2048 + 20 * GIB_S, GIB_S, "swap", "swap"),
+        _part("sda5", 2048 + 21 * GIB_S, 900 * GIB_S, "xfs", "/state/partition1")]},
+    "sdb": {"size": 100 * GIB_S, "label": "", "partitions": []}}}
 
 
 @pytest.fixture
@@ -31,11 +41,13 @@ def test_json_report_replaces_the_layout(cluster, client):
     cluster("add", "host", "partition", "compute-0-0", "device=sdz9", "mountpoint=/old", "size=1GB")
     response = client.post("/install/sbin/public/partitions", json=LAYOUT, environ_base={"REMOTE_ADDR": C00_IP})
     assert response.status_code == 200, response.get_data(as_text=True)
-    assert response.get_json() == {"host": "compute-0-0", "partitions": 4}
+    assert response.get_json() == {"host": "compute-0-0", "partitions": 5}
     rows = _rows(cluster, "compute-0-0")
-    assert [(r["device"], r["mountpoint"], r["size"]) for r in rows] == [
-        ("sda1", "/", "16.8GB"), ("sda2", "/var", "4GB"), ("sda3", "swap", "1GB"),
-        ("sda5", "/state/partition1", "900GB")]
+    # Rocks' columns: exact sector strings; the empty disk is recorded as Rocks' '<disk>,,,,,,,'
+    assert [(r["device"], r["mountpoint"], r["start"], r["size"], r["type"], r["flags"]) for r in rows] == [
+        ("sda1", "/", "2048s", "33554432s", "xfs", "boot"), ("sda2", "/var", "33556480s", "8388608s", "xfs", ""),
+        ("sda3", "swap", "41945088s", "2097152s", "swap", ""),
+        ("sda5", "/state/partition1", "44042240s", "1887436800s", "xfs", ""), ("sdb", "", "", "", "", "")]
 
 
 def test_rocks_header_report(cluster, client):
@@ -44,7 +56,9 @@ def test_rocks_header_report(cluster, client):
     response = client.get("/install/sbin/public/setDbPartitions.cgi", headers={"X-Rocks-PartitionInfo": header},
                           environ_base={"REMOTE_ADDR": C01_IP})
     assert response.status_code == 200
-    assert [r["device"] for r in _rows(cluster, "compute-0-1")] == ["sda1", "sda5"]
+    # sizes are parted's rounded strings here, converted to sectors; the empty disk sdb is kept
+    assert [(r["device"], r["size"]) for r in _rows(cluster, "compute-0-1")] == [
+        ("sda1", "32812500s"), ("sda5", "19921875s"), ("sdb", "")]
 
 
 def test_reports_are_only_for_yourself_and_never_evaluated(cluster, client):
@@ -59,15 +73,26 @@ def test_reports_are_only_for_yourself_and_never_evaluated(cluster, client):
     response = client.get("/install/sbin/public/setDbPartitions.cgi", headers={"X-Rocks-PartitionInfo": attack},
                           environ_base={"REMOTE_ADDR": C00_IP})
     assert response.status_code == 400 and "not a literal" in response.get_data(as_text=True)
-    bad = [{"disks": {"sda": [{"device": "../../etc", "mountpoint": "/"}]}},
-           {"disks": {"sda": [{"device": "sda1", "mountpoint": "/x", "colour": "red"}]}},
-           {"disks": {"sda": [{"device": "sda1", "size": "lots"}]}},
-           {"disks": {"sda": [{"device": "sda1"}, {"device": "sda1"}]}},
-           {"disks": {"sda": [{"device": "sda1", "fstype": "ext4\nrootpw x"}]}},
+    cluster("add", "host", "partition", "compute-0-0", "device=sdz9", "mountpoint=/old", "size=1GB")
+
+    def disk(*parts):  # type: ignore[no-untyped-def]
+        return {"disks": {"sda": {"partitions": list(parts)}}}
+
+    bad = [disk({"device": "../../etc", "mountpoint": "/"}),
+           disk({"device": "sda1", "mountpoint": "/x", "colour": "red"}),
+           disk({"device": "sda1", "size": "lots"}),
+           disk({"device": "sda1", "size": -5}),
+           disk({"device": "sda1"}, {"device": "sda1"}),
+           disk({"device": "sda1", "fstype": "ext4\nrootpw x"}),
+           disk({"device": "sda1", "mountpoint": "/x\n%post"}),
+           {"version": 2, "disks": {}},
+           {"disks": {"sda": [{"device": "sda1"}]}},  # the old string format: refused, not half-read
            ["not", "an", "object"]]
     for body in bad:
         response = client.post("/install/sbin/public/partitions", json=body, environ_base={"REMOTE_ADDR": C00_IP})
         assert response.status_code == 400, body
-    assert _rows(cluster, "compute-0-0") == []
+        assert "partition report" in response.get_data(as_text=True)
+    # nothing changed by any of them
+    assert [(r["device"], r["mountpoint"]) for r in _rows(cluster, "compute-0-0")] == [("sdz9", "/old")]
     assert client.post("/install/sbin/public/partitions", data=b"x" * 300_000,
                        environ_base={"REMOTE_ADDR": C00_IP}).status_code == 413

@@ -62,8 +62,9 @@ def state(session: Session, host_id: int) -> HostPartitioning:
 
 
 def store_report(session: Session, host_id: int, layout: Layout) -> int:
-    """The host's partition records become exactly the reported layout; the one-shot reset is used up
-    and a stored plan is cleared (this install got past partitioning). Returns the rows stored."""
+    """The host's partition records become exactly the reported layout and the one-shot reset is used up.
+    A plan this install sent (refused directives) stays for the admin until the next install starts.
+    Returns the rows stored."""
     rows = []
     for disk in layout.disks:
         rows += [_row(host_id, disk.name, p) for p in disk.partitions] or [_empty_disk_row(host_id, disk)]
@@ -75,7 +76,6 @@ def store_report(session: Session, host_id: int, layout: Layout) -> int:
         conn.execute(_INSERT, rows)
     st = state(session, host_id)
     st.reset, st.report, st.reported_at = False, layout.to_json(), time.time()
-    st.plan, st.plan_text, st.plan_at = "", "", 0.0
     return len(rows)
 
 
@@ -139,6 +139,17 @@ def db_info(session: Session, host_id: int) -> DbInfo:
     """What the kickstart hands the installer: the recorded layout and the one-shot reset."""
     st = session.get(HostPartitioning, host_id)
     return DbInfo(recorded=recorded_layout(session, host_id), reset=bool(st and st.reset))
+
+
+def has_plan(session: Session, host_id: int) -> bool:
+    st = session.get(HostPartitioning, host_id)
+    return bool(st and st.plan_text)
+
+
+def clear_plan(session: Session, host_id: int) -> None:
+    """A new install starts: the previous install's plan is history."""
+    st = state(session, host_id)
+    st.plan, st.plan_text, st.plan_at = "", "", 0.0
 
 
 def set_reset(session: Session, host_id: int, reset: bool) -> None:

@@ -57,6 +57,10 @@ def kickstart(rt: InstallerRuntime, req: InstallerRequest, arch: str | None = No
                                     generation=rt.snapshot.generation))
     with rt.db.session() as session:  # per-host data the snapshot does not hold: one small read
         db_info = partition_reports.db_info(session, host.id)
+        stale_plan = record and req.preview is None and partition_reports.has_plan(session, host.id)
+    if stale_plan:  # this install starts: the last install's plan is history (rare, so a write only then)
+        with rt.db.session(write=True) as session:
+            partition_reports.clear_plan(session, host.id)
     server = server_url or partition_kickstart.server_url("http", None,
                                                           attrs.get("Kickstart_PrivateKickstartHost", ""))
     return partition_kickstart.add_partitioning(

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ksserver import partition_preview
 from ksserver.db.models import HostPartitioning
+from ksserver.errors import NotFound
 from ksserver.inventory import hosts, partition_reports, partitions
 from ksserver.inventory.partitions import PartitionSpec
+from ksserver.partition_preview import Preview
 from ksserver.services import Cluster
 
 __all__ = ["PartitionSpec", "PartitionRow", "PartitionState", "add_partition", "list_partitions",
-           "partition_states", "remove_partitions", "set_reset"]
+           "partition_states", "remove_partitions", "report_plan", "set_reset"]
 
 
 @dataclass(frozen=True)
@@ -79,3 +82,23 @@ def set_reset(cluster: Cluster, host_names: list[str], reset: bool) -> None:
     with cluster.db.session(write=True) as session:
         for host in hosts.get_hosts(session, host_names):
             partition_reports.set_reset(session, host.id, reset)
+
+
+def report_plan(cluster: Cluster, host_name: str, timeout: float | None = None) -> Preview:
+    """``rocks report host partition``: the plan the host's next install would follow, computed by the
+    installer's decision function from the host's last report, its records and the pending reset, with its
+    partitioning %pre programs (published generation) run in a sandbox (``ksserver.partition_preview``)."""
+    from ksserver.services.graphs import host_kickstarts
+
+    with cluster.db.session() as session:
+        host = hosts.get_host(session, host_name)
+        st = session.get(HostPartitioning, host.id)
+        report = partition_reports.last_report_layout(st) if st is not None else None
+        recorded = partition_reports.recorded_layout(session, host.id)
+        reset = bool(st and st.reset)
+    if report is None or not report.disks:
+        raise NotFound(f"no partition report from {host_name} yet: its next install sees its disks for the first "
+                       f"time (the default scheme or the site's directives), so there is nothing to preview")
+    ks_text = host_kickstarts(cluster, [host_name])[0]
+    return partition_preview.preview(partition_preview.pre_scripts(ks_text), report, recorded, reset,
+                                     timeout or partition_preview.DEFAULT_TIMEOUT, cluster.settings.eval_user)

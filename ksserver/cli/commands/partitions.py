@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ksserver.cli.context import Context
 from ksserver.cli.output import emit
-from ksserver.cli.registry import BOOL, Call, Param, command
+from ksserver.cli.registry import BOOL, INT, Call, Param, command
 from ksserver.errors import InvalidArgument
 from ksserver.services import partitions
 from ksserver.services.partitions import PartitionSpec
@@ -55,3 +55,17 @@ def set_host_partition(ctx: Context, call: Call) -> None:
     if not call.has("reset"):
         raise InvalidArgument("usage: rocks set host partition HOST reset=yes|no")
     partitions.set_reset(ctx.cluster, call.args, call["reset"])
+
+
+@command("report", "host", "partition", summary="The plan the host's next install would follow: its partitioning "
+         "%pre programs run in a sandbox against its last reported disks, then the installer's decision.",
+         args="HOST", min_args=1, max_args=1,
+         params={"timeout": Param("seconds each %pre program may run", INT, 30)})
+def report_host_partition(ctx: Context, call: Call) -> None:
+    result = partitions.report_plan(ctx.cluster, call.args[0], float(call["timeout"]))
+    if result.user_info.strip():
+        ctx.out.write("# /tmp/user_partition_info written by the site's %pre:\n")
+        ctx.out.write("".join(f"#   {line}\n" for line in result.user_info.splitlines()))
+    ctx.out.write(result.plan.explain())
+    if result.plan.directives and not result.plan.stop:
+        ctx.out.write("# /tmp/partition-info:\n" + result.plan.partition_info())

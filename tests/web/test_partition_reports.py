@@ -96,3 +96,63 @@ def test_reports_are_only_for_yourself_and_never_evaluated(cluster, client):
     assert [(r["device"], r["mountpoint"]) for r in _rows(cluster, "compute-0-0")] == [("sdz9", "/old")]
     assert client.post("/install/sbin/public/partitions", data=b"x" * 300_000,
                        environ_base={"REMOTE_ADDR": C00_IP}).status_code == 413
+
+
+def _kickstart(client, **kw):  # type: ignore[no-untyped-def]
+    response = client.get("/install/sbin/kickstart.cgi", environ_base={"REMOTE_ADDR": C00_IP}, **kw)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_data(as_text=True)
+
+
+def _db_info(text: str) -> dict:
+    lines = text.splitlines()
+    return json.loads(lines[lines.index("cat > /tmp/db_partition_info.json << 'ROCKS_DB_EOF'") + 1])
+
+
+def test_kickstart_carries_the_plugin_sections_and_the_recorded_layout(cluster, client):
+    from tests.ksvalidate import assert_valid_kickstart
+
+    text = _kickstart(client)
+    assert_valid_kickstart(text)
+    order = ["http://localhost/install/rocks-dist/x86_64/rocks-installer-plugin.tar.gz",
+             "/tmp/db_partition_info.json", "/tmp/user_partition_info",
+             'main(["pre-decide", "--server", "http://localhost"])', '"post-report", "--server", "http://localhost"']
+    assert [text.index(o) for o in order] == sorted(text.index(o) for o in order), text
+    assert "\n%include /tmp/partition-info\n" in text  # in the main section, read after every %pre ran
+    assert "clearpart" not in text  # the old do-partition shell cleared the first disk at every install
+    assert _db_info(text) == {"disks": {}, "raids": {}, "reset": False, "version": 1}
+    client.post("/install/sbin/public/partitions", json=LAYOUT, environ_base={"REMOTE_ADDR": C00_IP})
+    recorded = _db_info(_kickstart(client))
+    assert recorded["disks"]["sda"]["partitions"][3]["mountpoint"] == "/state/partition1"
+    assert recorded["disks"]["sdb"] == {"label": "", "partitions": [], "sector_size": 512, "size": 100 * GIB_S}
+    # a Host header that is not a host name is not put into the kickstart: the frontend's name is used
+    text = _kickstart(client, headers={"Host": "x\"]);import os;os.system('id')#"})
+    assert "os.system" not in text and "--server" in text
+
+
+def test_one_shot_reset_is_shown_handed_out_once_and_cleared_by_the_report(cluster, client):
+    assert cluster("set", "host", "partition", "compute-0-0", "reset=maybe").code != 0
+    assert cluster("set", "host", "partition", "compute-0-0", "reset=yes").code == 0
+    assert [r["status"] for r in _rows(cluster, "compute-0-0")] == ["reset pending"]
+    assert _db_info(_kickstart(client))["reset"] is True
+    assert _db_info(_kickstart(client))["reset"] is True  # a retried fetch still gets it
+    client.post("/install/sbin/public/partitions", json=LAYOUT, environ_base={"REMOTE_ADDR": C00_IP})
+    assert _db_info(_kickstart(client))["reset"] is False
+    assert all(r["status"] == "" for r in _rows(cluster, "compute-0-0"))
+
+
+def test_partition_plan_is_stored_for_the_admin_until_the_next_install(cluster, client):
+    plan = {"plan": {"stop": "sda: the recorded layout does not match the disk", "steps": []},
+            "text": "STOP: sda: the recorded layout does not match the disk\n"}
+    url = "/install/sbin/public/partition-plan"
+    assert client.post(url, json=plan, environ_base={"REMOTE_ADDR": "10.1.0.99"}).status_code == 403
+    for bad in ({"plan": "x"}, {"plan": {}, "text": 3}, {"plan": {}, "extra": 1}, ["plan"]):
+        assert client.post(url, json=bad, environ_base={"REMOTE_ADDR": C00_IP}).status_code == 400, bad
+    assert _rows(cluster, "compute-0-0") == []
+    response = client.post(url, json=plan, environ_base={"REMOTE_ADDR": C00_IP})
+    assert response.get_json() == {"host": "compute-0-0"}
+    rows = _rows(cluster, "compute-0-0")
+    assert rows[0]["plan"] == "STOP: sda: the recorded layout does not match the disk"
+    assert "STOP: sda" in cluster("list", "host", "partition").out
+    _kickstart(client)  # the next install starts: the old plan is history
+    assert _rows(cluster, "compute-0-0") == []

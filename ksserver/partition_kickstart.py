@@ -5,12 +5,16 @@ In kickstart order: the bootstrap %pre (fetch the plugin bundle ``rocks-dist dis
 (``DbInfo`` JSON), the graph's %pre scripts (the site's partitioning programs among them), the decision
 (``do-partition.xml``, here given the server and the host's install token), the graph's
 ``%include /tmp/partition-info``, and a ``%post --nochroot`` that reports the final layout.
-Every value is a JSON literal on one line (never a line of its own that could end a section), and the
-result is validated by pykickstart before it is served."""
+Every value is a JSON literal inside a line of fixed text, so no value can start a line (and so end or open
+a section). pykickstart validates the result once per kickstart structure (ks_version and the sequence of
+section headers): per request that would cost tens of milliseconds, and the values cannot change the
+structure, which ``_check_lines`` verifies on every call."""
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
 
 from installer_plugin import kickstart as sections
 from installer_plugin.bundle import BUNDLE_NAME
@@ -21,6 +25,10 @@ from ksserver.graph import validate
 DECIDE_PLACEHOLDER = 'sys.exit(main(["pre-decide"]))'
 _FIRST_PRE = re.compile(r"^%pre\b", re.MULTILINE)
 _FIRST_POST = re.compile(r"^%post\b", re.MULTILINE)
+_HEADER = re.compile(r"^%.*$", re.MULTILINE)
+_validated: set[str] = set()
+_validated_lock = threading.Lock()
+MAX_VALIDATED = 4096  # distinct structures remembered
 _SERVER = re.compile(r"^https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?$|^https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
 
 
@@ -56,9 +64,27 @@ def add_partitioning(text: str, server: str, arch: str, db_info_json: str, token
         post = _FIRST_POST.search(text)
         at = post.start() if post else len(text)
         text = text[:at] + decide + "\n" + text[at:]
-    text = text.rstrip("\n") + "\n\n" + sections.report_post(server, token)
-    try:
-        validate.check(text, ks_version)
-    except validate.KickstartProblem as exc:
-        raise KickstartInvalid(f"the kickstart with the partitioning sections is invalid: {exc.message}") from None
+    post = sections.report_post(server, token)
+    _check_lines(head + decide + post)
+    text = text.rstrip("\n") + "\n\n" + post
+    key = hashlib.sha256("\0".join([ks_version, *_HEADER.findall(text)]).encode()).hexdigest()
+    if key not in _validated:
+        try:
+            validate.check(text, ks_version)
+        except validate.KickstartProblem as exc:
+            raise KickstartInvalid(f"the kickstart with the partitioning sections is invalid: {exc.message}") \
+                from None
+        with _validated_lock:
+            if len(_validated) >= MAX_VALIDATED:
+                _validated.clear()
+            _validated.add(key)
     return text
+
+
+def _check_lines(added: str) -> None:
+    """Only our own section headers start with % in what we add (values are JSON inside fixed lines)."""
+    for line in added.splitlines():
+        if line.startswith("%") and not line.startswith(("%pre", "%post", "%end")):
+            raise KickstartInvalid(f"refusing a partitioning section line {line[:60]!r}")
+    if added.count("\n%end\n") + added.startswith("%end\n") != len(re.findall(r"^%(pre|post)\b", added, re.M)):
+        raise KickstartInvalid("a value would change the partitioning sections of the kickstart")

@@ -62,14 +62,14 @@ def remove_partitions(cluster: Cluster, host_names: list[str], mountpoint: str |
 
 def partition_states(cluster: Cluster, host_names: list[str]) -> list[PartitionState]:
     """Hosts (of ``host_names``, or all) with a pending reset or a stored plan."""
+    from sqlalchemy import or_, select
+
     with cluster.db.session() as session:
-        targets = hosts.get_hosts(session, host_names)
-        out = []
-        for host in targets:
-            st = session.get(HostPartitioning, host.id)
-            if st is not None and (st.reset or st.plan_text):
-                out.append(PartitionState(host.name, st.reset, st.plan_text))
-        return out
+        names = {h.id: h.name for h in hosts.get_hosts(session, host_names)}
+        rows = session.scalars(select(HostPartitioning).where(or_(HostPartitioning.reset.is_(True),
+                                                                  HostPartitioning.plan_text != "")))
+        return sorted((PartitionState(names[st.host_id], st.reset, st.plan_text) for st in rows
+                       if st.host_id in names), key=lambda s: s.host)
 
 
 def set_reset(cluster: Cluster, host_names: list[str], reset: bool) -> None:

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from installer_plugin import bundle
-
 from ksserver import generations
 from ksserver.config import Settings
 from ksserver.db.session import Database

@@ -18,7 +18,6 @@ import threading
 
 from installer_plugin import kickstart as sections
 from installer_plugin.bundle import BUNDLE_NAME
-
 from ksserver.errors import KickstartInvalid
 from ksserver.graph import validate
 
@@ -86,5 +85,5 @@ def _check_lines(added: str) -> None:
     for line in added.splitlines():
         if line.startswith("%") and not line.startswith(("%pre", "%post", "%end")):
             raise KickstartInvalid(f"refusing a partitioning section line {line[:60]!r}")
-    if added.count("\n%end\n") + added.startswith("%end\n") != len(re.findall(r"^%(pre|post)\b", added, re.M)):
+    if added.count("\n%end\n") + added.startswith("%end\n") != len(re.findall(r"^%(pre|post)\b", added, re.MULTILINE)):
         raise KickstartInvalid("a value would change the partitioning sections of the kickstart")

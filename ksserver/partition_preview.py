@@ -20,10 +20,9 @@ from pathlib import Path
 
 from installer_plugin import bundle
 from installer_plugin.decide import Plan, decide
-from rocks_partition.records import DiskRecord, Layout
-
 from ksserver.errors import InvalidArgument, RocksError
 from ksserver.partition_kickstart import DECIDE_PLACEHOLDER
+from rocks_partition.records import DiskRecord, Layout
 
 DEFAULT_TIMEOUT = 30.0
 SANDBOX_USER = "nobody"

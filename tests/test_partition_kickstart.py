@@ -24,8 +24,9 @@ def test_sections_in_order_and_valid(graph_text):
     text = partition_kickstart.add_partitioning(graph_text, "http://10.1.1.1:8080", "x86_64", DB, "t0k", "RHEL9")
     assert_valid_kickstart(text)
     marks = ["http://10.1.1.1:8080/install/rocks-dist/x86_64/rocks-installer-plugin.tar.gz",
-             "ROCKS_DB_EOF", "/tmp/user_partition_info", '"pre-decide", "--server", "http://10.1.1.1:8080", '
-             '"--token", "t0k"', '"post-report", "--server", "http://10.1.1.1:8080", "--token", "t0k"']
+             "ROCKS_DB_EOF", "/tmp/user_partition_info",
+             '"pre-decide", "--server", "http://10.1.1.1:8080", "--token", "t0k"',
+             '"post-report", "--server", "http://10.1.1.1:8080", "--token", "t0k"']
     assert [text.index(m) for m in marks] == sorted(text.index(m) for m in marks)
     assert text.count("pre-decide") == 1 and text.rstrip().endswith("%end")
 

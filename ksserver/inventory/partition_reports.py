@@ -10,13 +10,22 @@ from __future__ import annotations
 import json
 import time
 
-from rocks_partition.records import (DbInfo, DiskRecord, Layout, PartitionRecord, ReportError, disk_of,
-                                     layout_from_dict, parse_report_json, parse_rocks_header)
 from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.orm import Session
 
 from ksserver.db.models import HostPartitioning, Partition
 from ksserver.errors import InvalidArgument
+from rocks_partition.records import (
+    DbInfo,
+    DiskRecord,
+    Layout,
+    PartitionRecord,
+    ReportError,
+    disk_of,
+    layout_from_dict,
+    parse_report_json,
+    parse_rocks_header,
+)
 
 MAX_PLAN = 256 * 1024  # characters of a stored plan (JSON) and of its text
 

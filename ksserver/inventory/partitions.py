@@ -5,15 +5,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rocks_partition.records import disk_of
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ksserver.db.models import Host, Partition
 from ksserver.errors import AlreadyExists, InvalidArgument, NotFound
 from ksserver.inventory import validate
+from rocks_partition.records import disk_of
 
-_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?i?b?)?\s*$", re.I)
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?i?b?)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1.0, "b": 1 / 1e6, "k": 1e-3, "m": 1.0, "g": 1e3, "t": 1e6, "p": 1e9}
 _DEVICE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/_.\-]{0,63}$")
 _MOUNT_RE = re.compile(r"^(/[A-Za-z0-9_.\-/]*|swap|raid\.[A-Za-z0-9_.\-]+|)$")

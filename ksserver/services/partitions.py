@@ -12,8 +12,17 @@ from ksserver.inventory.partitions import PartitionSpec
 from ksserver.partition_preview import Preview
 from ksserver.services import Cluster
 
-__all__ = ["PartitionSpec", "PartitionRow", "PartitionState", "add_partition", "list_partitions",
-           "partition_states", "remove_partitions", "report_plan", "set_reset"]
+__all__ = [
+    "PartitionRow",
+    "PartitionSpec",
+    "PartitionState",
+    "add_partition",
+    "list_partitions",
+    "partition_states",
+    "remove_partitions",
+    "report_plan",
+    "set_reset",
+]
 
 
 @dataclass(frozen=True)

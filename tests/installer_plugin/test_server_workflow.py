@@ -130,6 +130,17 @@ def test_seed_workflow_against_a_running_server(cluster, settings, make_disk, si
         assert not any(r["status"] for r in _rows(cluster))
         assert "keep /mydata on sda4" in _report(cluster)  # back to keeping
 
+        # 5. a record that no longer matches the disk: the preview and the install stop, nothing is formatted,
+        # and the admin sees why
+        assert cluster("add", "host", "partition", "compute-0-0", "device=sda9", "mountpoint=/scratch",
+                       "start=999999999s", "size=2048s", "fstype=xfs").code == 0
+        assert "STOP: sda: the recorded layout does not match the disk (sda9 is missing)" in _report(cluster)
+        before = fingerprints([sda])
+        fifth = s.install(_kickstart(url))
+        assert fifth.stopped and not fifth.formatted and fingerprints([sda]) == before, fifth.log()
+        status = [r for r in _rows(cluster) if not r["device"]]
+        assert status[0]["plan"].startswith("STOP: sda: the recorded layout does not match"), status
+
 
 def test_report_runs_programs_sandboxed_without_network(cluster, settings, tmp_path):
     """A %pre that tries the network and the disks sees no network, only the reported disks, as nobody."""

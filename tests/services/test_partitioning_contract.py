@@ -4,12 +4,12 @@ the installer, the one-shot reset and stored plans (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import pytest
-from rocks_partition.records import DbInfo, DiskRecord, Layout, PartitionRecord, parse_db_info
 
 from ksserver.errors import InvalidArgument, NotFound
 from ksserver.inventory import hosts, partition_reports
 from ksserver.services import partitions
 from ksserver.services.partitions import PartitionSpec
+from rocks_partition.records import DbInfo, DiskRecord, Layout, PartitionRecord, parse_db_info
 
 GIB_S = 2 * 1024 * 1024
 REPORT = Layout(disks=(

@@ -197,3 +197,35 @@ def test_report_stops_a_runaway_program(cluster, settings):
             partitions.report_plan(Cluster(settings, db), "compute-0-0", timeout=1)
     finally:
         db.dispose()
+
+
+def test_raid_program_round_trips_through_the_server(cluster, settings, make_disk, sim):
+    """The talk's doRaid on two disks: the array's level and members go into the database and come back in
+    the next kickstart, so the reinstall keeps the mirror (and the preview says so first)."""
+    (settings.site_profile_dir / "nodes").mkdir(parents=True, exist_ok=True)
+    shutil.copy(SITE_PROFILES / "variants/replace-partition-talk-raid.xml",
+                settings.site_profile_dir / "nodes/replace-partition.xml")
+    assert cluster("create", "distro").code == 0
+    _token(settings)
+    sda, sdb = make_disk("sda"), make_disk("sdb", 8)
+    s = sim({"sda": sda, "sdb": sdb})
+    with running_server(settings) as url:
+        first = s.install(_kickstart(url))
+        assert first.raids["md0"]["members"] == ["sda3", "sdb1"], first.log()
+        rows = {r["device"]: r for r in _rows(cluster) if r["device"]}
+        assert (rows["md0"]["mountpoint"], rows["md0"]["flags"], rows["md0"]["formatflags"]) == (
+            "/bigdisk", "sda3 sdb1", "--level=1")
+        plan = _report(cluster)
+        assert "keep /bigdisk on md0 (software RAID, database record)" in plan, plan
+        before = fingerprints([sda, sdb])
+        second = s.install(_kickstart(url))
+        assert "raid /bigdisk --device=md0 --useexisting --noformat --level=1" in second.partition_info
+        assert second.kept.get("sda3") == "raid.sda3" and second.kept.get("sdb1") == "raid.sdb1", second.log()
+        after = fingerprints([sda, sdb])
+        assert before["sda3"] == after["sda3"] and before["sdb1"] == after["sdb1"]
+        for line in plan.splitlines():
+            if line.startswith(("keep ", "format ")):
+                assert line in second.plan, (line, second.plan)
+        # the kept array is reported again with its members, so the install after that keeps it too
+        assert second.report["raids"]["md0"]["members"] == ["sda3", "sdb1"]
+        assert "keep /bigdisk on md0" in s.install(_kickstart(url)).plan

@@ -46,6 +46,8 @@ def parse_header(text: str) -> Layout:
 
 def _row(host_id: int, disk: str, part: PartitionRecord) -> dict[str, object]:
     device, start, size, _pid, fstype, flags, format_flags, mountpoint = part.to_rocks_tuple()
+    if len(disk) > 64 or len(" ".join(part.members)) > 1024:
+        raise InvalidArgument(f"partition report: {part.device}: disk name or RAID member list too long")
     return {"host_id": host_id, "device": device, "mountpoint": mountpoint, "start": start, "size": size,
             "size_mb": part.size_mib, "partition_id": "", "fstype": fstype, "flags": flags[:128],
             "format_flags": format_flags, "disk": disk, "start_sector": part.start, "size_sector": part.size,

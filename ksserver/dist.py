@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from installer_plugin import bundle
 from ksserver import generations
 from ksserver.config import Settings
 from ksserver.db.session import Database
@@ -178,6 +179,8 @@ def _swap_in_tree(settings: Settings, library: GraphLibrary, dist_root: Path, ar
                 shutil.copytree(source.path / "graphs", build / "graphs", dirs_exist_ok=True)
         (build / "MANIFEST").write_text(f"generation\t{gen_id}\n" +
                                         "".join(f"{s.label}\t{s.path}\n" for s in library.sources))
+        # The installer plugin's bundle, fetched by every kickstart's first %pre (ksserver.partition_kickstart).
+        bundle.build(staging)
         os_tree = settings.dist_dir / "os" / arch
         linked = None
         if os_tree.is_dir():

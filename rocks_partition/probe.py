@@ -21,6 +21,9 @@ import tempfile
 from rocks_partition.records import DiskRecord, Layout, PartitionError, PartitionRecord
 
 ENV_DEVICES = "ROCKS_PARTITION_DEVICES"
+# A recorded layout (records JSON file) that discovery answers from instead of disks: the server's
+# `rocks report host partition` runs a host's %pre programs against the host's last report this way.
+ENV_LAYOUT = "ROCKS_PARTITION_LAYOUT"
 MARKER = ".rocks-release"
 MARKER_HEAD = "Rocks partition marker"
 _NOT_DISKS = re.compile(r"^(loop|ram|zram|sr|fd|dm-|md|nbd)[0-9]")
@@ -37,6 +40,10 @@ def device_map(explicit: dict[str, str] | None = None) -> dict[str, object] | No
     """The explicit map, else the environment's, else None (real discovery)."""
     if explicit is not None:
         return {"disks": dict(explicit), "raids": {}}
+    layout = recorded_layout()
+    if layout is not None:
+        return {"disks": {d.name: "/dev/%s" % d.name for d in layout.disks},
+                "raids": {r.device: {"level": r.level, "members": list(r.members)} for r in layout.raids}}
     text = os.environ.get(ENV_DEVICES)
     if not text:
         return None
@@ -45,6 +52,17 @@ def device_map(explicit: dict[str, str] | None = None) -> dict[str, object] | No
         raise ProbeError("%s must be JSON {\"disks\": {name: path}}" % ENV_DEVICES)
     data.setdefault("raids", {})
     return data
+
+
+def recorded_layout() -> Layout | None:
+    """The layout named by ``ROCKS_PARTITION_LAYOUT``, or None (probe real disks)."""
+    path = os.environ.get(ENV_LAYOUT)
+    if not path:
+        return None
+    from rocks_partition.records import parse_report_json
+
+    with open(path, "rb") as handle:
+        return parse_report_json(handle.read())
 
 
 def disk_paths(devices: dict[str, str] | None = None) -> dict[str, str]:
@@ -145,6 +163,10 @@ def read_disk(name: str, path: str, markers: bool = True) -> DiskRecord:
 
 def discover(devices: dict[str, str] | None = None, markers: bool = True) -> Layout:
     """Every disk's layout plus the md arrays (level and members; mountpoints are filled by the caller)."""
+    if devices is None:
+        layout = recorded_layout()
+        if layout is not None:
+            return layout
     disks = tuple(read_disk(n, p, markers) for n, p in disk_paths(devices).items())
     raids = tuple(PartitionRecord(device=md, part_type="raid", level=level, members=tuple(members))
                   for md, (level, members) in raid_info(devices).items())

@@ -4,7 +4,7 @@ Columns and relationships only; queries live in ``ksserver.inventory``."""
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ksserver.db.base import Base
@@ -148,6 +148,14 @@ class Partition(Base):
     fstype: Mapped[str] = mapped_column(String(128), default="")
     flags: Mapped[str] = mapped_column(String(128), default="")
     format_flags: Mapped[str] = mapped_column(String(128), default="")
+    # Typed fields of installer reports (rocks_partition.records); admin-entered rows may leave them 0/"".
+    disk: Mapped[str] = mapped_column(String(64), default="")
+    start_sector: Mapped[int] = mapped_column(BigInteger, default=0)
+    size_sector: Mapped[int] = mapped_column(BigInteger, default=0)
+    sector_size: Mapped[int] = mapped_column(Integer, default=512)
+    part_type: Mapped[str] = mapped_column(String(16), default="")
+    level: Mapped[str] = mapped_column(String(8), default="")
+    members: Mapped[str] = mapped_column(String(1024), default="")  # md members, space-separated
 
 
 class VmNode(Base):
@@ -309,3 +317,17 @@ class InstallStatus(Base):
     updated_at: Mapped[float] = mapped_column(default=0.0)    # last report (or the order)
     finished_at: Mapped[float] = mapped_column(default=0.0)   # 0: not finished
     log: Mapped[str] = mapped_column(Text, default="")        # uploaded with 'failed'
+
+
+class HostPartitioning(Base):
+    """Per-host partitioning state: the one-shot reset, the last installer report (disk sizes and labels
+    that the partition rows do not hold) and the last plan an installer sent on a stop or a refusal."""
+
+    __tablename__ = "host_partitioning"
+    host_id: Mapped[int] = mapped_column(ForeignKey("hosts.id", ondelete="CASCADE"), primary_key=True)
+    reset: Mapped[bool] = mapped_column(Boolean, default=False)
+    report: Mapped[str] = mapped_column(Text, default="")  # rocks_partition.records Layout JSON
+    reported_at: Mapped[float] = mapped_column(default=0.0)
+    plan: Mapped[str] = mapped_column(Text, default="")  # installer_plugin.decide.Plan.to_dict() JSON
+    plan_text: Mapped[str] = mapped_column(Text, default="")
+    plan_at: Mapped[float] = mapped_column(default=0.0)

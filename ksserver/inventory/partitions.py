@@ -1,4 +1,4 @@
-"""Partition records of hosts (entered by an admin now; reported by installers in a later step)."""
+"""Partition records of hosts (entered by an admin, or reported by installers: partition_reports)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 from ksserver.db.models import Host, Partition
 from ksserver.errors import AlreadyExists, InvalidArgument, NotFound
 from ksserver.inventory import validate
+from rocks_partition.records import disk_of
 
-_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?i?b?)?\s*$", re.I)
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?i?b?)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1.0, "b": 1 / 1e6, "k": 1e-3, "m": 1.0, "g": 1e3, "t": 1e6, "p": 1e9}
 _DEVICE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/_.\-]{0,63}$")
 _MOUNT_RE = re.compile(r"^(/[A-Za-z0-9_.\-/]*|swap|raid\.[A-Za-z0-9_.\-]+|)$")
@@ -29,8 +30,13 @@ class PartitionSpec:
     format_flags: str = ""
 
 
+_SECTORS_RE = re.compile(r"^\s*(\d{1,20})s\s*$")
+
+
 def size_to_mb(size: str) -> int:
-    """'16.8GB' / '512MB' / '1000' (MB, Rocks default unit) / '2TiB' -> megabytes."""
+    """'16.8GB' / '512MB' / '1000' (MB, Rocks default unit) / '2TiB' / '2048s' (sectors) -> megabytes."""
+    if _SECTORS_RE.match(size or ""):
+        return to_sectors(size) // 2048
     m = _SIZE_RE.match(size or "")
     if not m:
         raise InvalidArgument(f"invalid size {size!r}: use a number of MB or a value like 16.8GB")
@@ -39,6 +45,15 @@ def size_to_mb(size: str) -> int:
     if unit.startswith(("ki", "mi", "gi", "ti", "pi")):
         scale *= {"k": 1.024, "m": 1.048576, "g": 1.073741824, "t": 1.099511627776, "p": 1.125899906842624}[unit[0]]
     return int(float(m[1]) * scale)
+
+
+def to_sectors(size: str) -> int:
+    """512-byte sectors: '2048s' exactly; other sizes from their megabytes (parted's sizes are rounded, so
+    a record entered that way will not match a disk exactly: give sectors for a host installed elsewhere)."""
+    m = _SECTORS_RE.match(size or "")
+    if m:
+        return int(m[1])
+    return size_to_mb(size) * 2048 if size else 0
 
 
 def check_spec(spec: PartitionSpec) -> None:
@@ -58,7 +73,11 @@ def add_partition(session: Session, host: Host, spec: PartitionSpec) -> Partitio
         raise AlreadyExists(f"host {host.name} already has a partition record for {spec.device}")
     part = Partition(host_id=host.id, device=spec.device, mountpoint=spec.mountpoint, size=spec.size,
                      size_mb=size_to_mb(spec.size) if spec.size else 0, fstype=spec.fstype, start=spec.start,
-                     flags=spec.flags, format_flags=spec.format_flags)
+                     flags=spec.flags, format_flags=spec.format_flags, disk=disk_of(spec.device),
+                     start_sector=to_sectors(spec.start) if spec.start else 0, size_sector=to_sectors(spec.size),
+                     sector_size=512, part_type="raid" if spec.device.startswith("md") else "primary",
+                     level=spec.format_flags.removeprefix("--level=") if spec.device.startswith("md") else "",
+                     members="")
     session.add(part)
     session.flush()
     return part

@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ksserver import partition_kickstart
 from ksserver.errors import InvalidArgument
 from ksserver.inventory import hosts, partition_reports, requester
 from ksserver.inventory.requester import Request as InstallerRequest
 from ksserver.inventory.snapshot import HostView, InventorySnapshot
 
-__all__ = ["InstallerRequest", "InstallerRuntime", "kickstart", "report_partitions"]
+__all__ = ["InstallerRequest", "InstallerRuntime", "kickstart", "report_partitions", "report_plan"]
 
 
 @dataclass
@@ -39,10 +40,11 @@ def _identify(rt: InstallerRuntime, req: InstallerRequest) -> HostView:
 
 
 def kickstart(rt: InstallerRuntime, req: InstallerRequest, arch: str | None = None, np: str | None = None,
-              record: bool = True) -> str:
+              record: bool = True, server_url: str = "") -> str:
     """The requesting host's kickstart.  ``arch``/``np`` (what the installer says of itself) are recorded
     before generating, so arch-conditional nodes see them, as Rocks did; ``record=False`` (HEAD, previews)
-    changes nothing."""
+    changes nothing.  ``server_url`` (http://host:port the installer used) is where the plugin fetches its
+    bundle and reports; default: the frontend's private name."""
     arch, cpus = requester.validate_install_report(arch, np)
     host = _identify(rt, req)
     changed = (arch is not None and arch != host.arch) or (cpus is not None and cpus != host.cpus)
@@ -51,27 +53,53 @@ def kickstart(rt: InstallerRuntime, req: InstallerRequest, arch: str | None = No
             hosts.record_install_report(session, hosts.get_host(session, host.name), arch, cpus)
         rt.snapshot.sync(force=True)
         host = rt.snapshot.hosts[host.id]
-    return str(rt.kickstarts.render(host.appliance, host.root, rt.snapshot.attrs(host), host.name,
-                                    env=req.headers_env, generation=rt.snapshot.generation))
+    attrs = rt.snapshot.attrs(host)
+    text = str(rt.kickstarts.render(host.appliance, host.root, attrs, host.name, env=req.headers_env,
+                                    generation=rt.snapshot.generation))
+    with rt.db.session() as session:  # per-host data the snapshot does not hold: one small read
+        db_info = partition_reports.db_info(session, host.id)
+        stale_plan = record and req.preview is None and partition_reports.has_plan(session, host.id)
+    if stale_plan:  # this install starts: the last install's plan is history (rare, so a write only then)
+        with rt.db.session(write=True) as session:
+            partition_reports.clear_plan(session, host.id)
+    server = server_url or partition_kickstart.server_url("http", None,
+                                                          attrs.get("Kickstart_PrivateKickstartHost", ""))
+    return partition_kickstart.add_partitioning(
+        text, server, host.arch or "x86_64", db_info.to_json(), req.token if req.preview is None else None,
+        attrs.get("ks_version") or rt.kickstarts.settings.ks_version)
+
+
+def _body(report: Any) -> Any:
+    return report() if callable(report) else report
 
 
 def report_partitions(rt: InstallerRuntime, req: InstallerRequest, report: Any, form: str = "json") -> tuple[str, int]:
     """Replace the reporting host's partition records with its report; (host name, records stored).
 
-    ``form`` is ``json`` (a decoded JSON document) or ``rocks`` (the X-Rocks-PartitionInfo header text).
-    ``report`` may be a callable that produces it: it is called only once the sender is identified, so a
-    stranger cannot make the server read (or parse) a body at all."""
+    ``form`` is ``json`` (the body: ``rocks_partition.records`` JSON, bytes or text) or ``rocks`` (the
+    X-Rocks-PartitionInfo header text). ``report`` may be a callable that produces it: it is called only
+    once the sender is identified, so a stranger cannot make the server read (or parse) a body at all.
+    A malformed report changes nothing. The report uses up a one-shot reset."""
     if req.preview is not None:
         raise InvalidArgument("client= is not accepted here: a host reports only its own partitions")
     host = _identify(rt, req)  # a stranger learns nothing about the report format from our errors
-    if callable(report):
-        report = report()
     if form == "json":
-        specs = partition_reports.parse_json_report(report)
+        layout = partition_reports.parse_json(_body(report))
     elif form == "rocks":
-        specs = partition_reports.parse_rocks_header(report)
+        layout = partition_reports.parse_header(_body(report))
     else:
         raise InvalidArgument(f"unknown partition report form {form!r}")
     with rt.db.session(write=True) as session:
-        count = partition_reports.replace_partitions(session, host.id, specs)
+        count = partition_reports.store_report(session, host.id, layout)
     return host.name, count
+
+
+def report_plan(rt: InstallerRuntime, req: InstallerRequest, body: Any) -> str:
+    """Store the plan an installer sent on a stop or a refusal (``{"plan": {...}, "text": str}``), so the
+    admin sees it in ``rocks list host partition``; returns the host name."""
+    if req.preview is not None:
+        raise InvalidArgument("client= is not accepted here: a host reports only its own plan")
+    host = _identify(rt, req)
+    with rt.db.session(write=True) as session:
+        partition_reports.store_plan(session, host.id, _body(body))
+    return host.name

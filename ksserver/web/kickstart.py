@@ -12,6 +12,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs
 
+from ksserver import partition_kickstart
 from ksserver.errors import RocksError
 from ksserver.inventory import requester
 from ksserver.services import installer
@@ -41,8 +42,9 @@ def _first(query: dict[str, list[str]], key: str) -> str | None:
 def kickstart_text(services: Any, environ: dict[str, Any]) -> str:
     query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
     req = describe_request(environ, query, services.settings.trusted_proxies)
+    server = partition_kickstart.server_url(environ.get("wsgi.url_scheme", "http"), environ.get("HTTP_HOST"), "")
     return installer.kickstart(services.installer, req, arch=_first(query, "arch"), np=_first(query, "np"),
-                               record=environ.get("REQUEST_METHOD") != "HEAD")
+                               record=environ.get("REQUEST_METHOD") != "HEAD", server_url=server)
 
 
 class KickstartEndpoint:

@@ -1,6 +1,7 @@
 """Installers report their partition layout; only a host's own report is accepted for it.
 
-``POST /install/sbin/public/partitions`` takes JSON; ``GET /install/sbin/public/setDbPartitions.cgi``
+``POST /install/sbin/public/partitions`` takes JSON (``rocks_partition.records``);
+``POST /install/sbin/public/partition-plan`` takes the plan of a stopped install; ``GET /install/sbin/public/setDbPartitions.cgi``
 takes Rocks' ``X-Rocks-PartitionInfo`` header (parsed, never evaluated)."""
 
 from __future__ import annotations
@@ -47,8 +48,16 @@ def _json_body() -> Any:
 @bp.post("/install/sbin/public/partitions")
 def report_json() -> Response:
     services, req = _describe()
-    name, count = installer.report_partitions(services.installer, req, _json_body, "json")
+    name, count = installer.report_partitions(services.installer, req, lambda: _bounded_body(MAX_BODY), "json")
     return jsonify(host=name, partitions=count)
+
+
+@bp.post("/install/sbin/public/partition-plan")
+def report_plan() -> Response:
+    """The plan an installer sends when it stops or refuses user directives: the admin sees it."""
+    services, req = _describe()
+    name = installer.report_plan(services.installer, req, _json_body)
+    return jsonify(host=name)
 
 
 @bp.get("/install/sbin/public/setDbPartitions.cgi")

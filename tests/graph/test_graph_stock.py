@@ -100,5 +100,7 @@ def test_partition_hook(stock_lib, attrs):
     text = KickstartCompiler(stock_lib).kickstart("compute", attrs())
     assert "\n%include /tmp/partition-info\n" in text
     pre = text.index('echo "rocks force-default-root-disk-only" > /tmp/user_partition_info')
-    assert pre < text.index("cat > /tmp/partition-info << KSEOF_")  # partition before do-partition
-    assert "--nochroot" not in text  # partition reporting is a later issue
+    # partition before do-partition; the decision is the installer plugin's (the server adds its arguments)
+    assert pre < text.index('sys.exit(main(["pre-decide"]))')
+    assert "clearpart" not in text  # the old do-partition shell cleared the first disk at every install
+    assert "--nochroot" not in text  # the %post report is added per host by ksserver.partition_kickstart

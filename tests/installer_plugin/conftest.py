@@ -48,8 +48,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 class Frontend:
-    """Serves the bundle and records the installer's POSTs. A stand-in for ksserver's web app until the
-    integrator wires the real endpoints (the report body is parsed with rocks_partition.records here too)."""
+    """Serves the bundle and records the installer's POSTs: a stand-in for ksserver's web app in the installer
+    unit cases. test_server_workflow.py runs the same installs against the real `ksserver serve`."""
 
     def __init__(self, root: Path) -> None:
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)

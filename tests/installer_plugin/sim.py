@@ -86,6 +86,7 @@ class Simulator:
         self.root = Path(root)
         self.disks = dict(disks)
         self.python_bin = python_bin or str(Path(sys.executable).parent)
+        self.arrays: dict[str, list] = {}  # md -> members: the arrays' superblocks, kept across installs
 
     # -- sandbox ---------------------------------------------------------------------------------------
     def _fresh_sandbox(self) -> None:
@@ -209,10 +210,14 @@ class Simulator:
         raids = {}
         for r in handler.raid.raidList:
             members = [raid_members.get(m, m) for m in r.members]
-            raids[r.device if r.device.startswith("md") else "md%s" % r.device] = {
+            md = r.device if r.device.startswith("md") else "md%s" % r.device
+            if r.preexist and not members and md in self.arrays:
+                members = self.arrays[md]  # --useexisting: anaconda assembles the array from its superblocks
+            raids[md] = {
                 "mountpoint": r.mountpoint, "level": str(r.level).replace("RAID", "").replace("raid", ""),
                 "members": members, "fstype": r.fstype or "", "format": bool(r.format)}
         result.raids = raids
+        self.arrays.update({md: v["members"] for md, v in raids.items()})
         self._write_device_map({md: {"level": v["level"], "members": v["members"]}
                                 for md, v in raids.items()})
         fstab = ["# written by the installer simulator"]

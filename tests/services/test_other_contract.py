@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ksserver.errors import AlreadyExists, Forbidden, InvalidArgument, NotFound
@@ -107,11 +109,12 @@ def test_installer_head_changes_nothing(svc, runtime):
 
 
 def test_installer_partition_report_only_for_own_host(svc, runtime):
-    report = {"disks": {"sda": [{"device": "sda1", "mountpoint": "/", "size": "16GB", "fstype": "ext4"}]}}
+    report = json.dumps({"disks": {"sda": {"partitions": [
+        {"device": "sda1", "mountpoint": "/", "start": 2048, "size": 33554432, "fstype": "ext4"}]}}})
     name, count = installer.report_partitions(runtime, InstallerRequest(client_ip=_ip(svc, "compute-0-1")), report)
     assert (name, count) == ("compute-0-1", 1)
     with pytest.raises(Forbidden):
         installer.report_partitions(runtime, InstallerRequest(client_ip="192.0.2.9"), report)
     with pytest.raises(InvalidArgument):
-        installer.report_partitions(runtime, InstallerRequest(client_ip=_ip(svc, "compute-0-1")), {"disks": 3})
+        installer.report_partitions(runtime, InstallerRequest(client_ip=_ip(svc, "compute-0-1")), '{"disks": 3}')
     assert [p.device for p in partitions.list_partitions(svc, ["compute-0-1"])] == ["sda1"]

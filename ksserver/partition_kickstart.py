@@ -1,0 +1,89 @@
+"""The installer plugin's sections in a host's kickstart (docs/partitioning.md), added per request.
+
+In kickstart order: the bootstrap %pre (fetch the plugin bundle ``rocks-dist dist`` published; make
+``/opt/rocks/bin/python`` and ``import rocks_partition`` work), the host's recorded partitions
+(``DbInfo`` JSON), the graph's %pre scripts (the site's partitioning programs among them), the decision
+(``do-partition.xml``, here given the server and the host's install token), the graph's
+``%include /tmp/partition-info``, and a ``%post --nochroot`` that reports the final layout.
+Every value is a JSON literal inside a line of fixed text, so no value can start a line (and so end or open
+a section). pykickstart validates the result once per kickstart structure (ks_version and the sequence of
+section headers): per request that would cost tens of milliseconds, and the values cannot change the
+structure, which ``_check_lines`` verifies on every call."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+
+from installer_plugin import kickstart as sections
+from installer_plugin.bundle import BUNDLE_NAME
+from ksserver.errors import KickstartInvalid
+from ksserver.graph import validate
+
+DECIDE_PLACEHOLDER = 'sys.exit(main(["pre-decide"]))'
+_FIRST_PRE = re.compile(r"^%pre\b", re.MULTILINE)
+_FIRST_POST = re.compile(r"^%post\b", re.MULTILINE)
+_HEADER = re.compile(r"^%.*$", re.MULTILINE)
+_validated: set[str] = set()
+_validated_lock = threading.Lock()
+MAX_VALIDATED = 4096  # distinct structures remembered
+_SERVER = re.compile(r"^https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?$|^https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
+
+
+def bundle_url(server_url: str, arch: str) -> str:
+    """Where ``rocks-dist dist`` publishes the bundle: inside the published tree of the arch."""
+    return f"{server_url}/install/rocks-dist/{arch}/{BUNDLE_NAME}"
+
+
+def server_url(scheme: str, host_header: str | None, fallback_host: str) -> str:
+    """The address the installer used to reach us (its Host header), else the frontend's private name."""
+    for candidate in (f"{scheme}://{host_header}" if host_header else "", f"http://{fallback_host}"):
+        if candidate and _SERVER.match(candidate):
+            return candidate
+    return ""
+
+
+def add_partitioning(text: str, server: str, arch: str, db_info_json: str, token: str | None,
+                     ks_version: str) -> str:
+    """``text`` (a rendered kickstart) with the plugin's sections; KickstartInvalid if pykickstart refuses."""
+    head = sections.bootstrap_pre(bundle_url(server, arch)) + "\n" + sections.db_info_pre(db_info_json) + "\n"
+    first = _FIRST_PRE.search(text)
+    if first is None:
+        post = _FIRST_POST.search(text)
+        at = post.start() if post else len(text)
+    else:
+        at = first.start()
+    text = text[:at] + head + text[at:]
+    decide = sections.decide_pre(server, token)
+    call = next(line for line in decide.splitlines() if line.startswith("sys.exit(main("))
+    if text.count(DECIDE_PLACEHOLDER) == 1:
+        text = text.replace(DECIDE_PLACEHOLDER, call)
+    else:  # a site replaced do-partition: the decision still runs, after every %pre of the graph
+        post = _FIRST_POST.search(text)
+        at = post.start() if post else len(text)
+        text = text[:at] + decide + "\n" + text[at:]
+    post = sections.report_post(server, token)
+    _check_lines(head + decide + post)
+    text = text.rstrip("\n") + "\n\n" + post
+    key = hashlib.sha256("\0".join([ks_version, *_HEADER.findall(text)]).encode()).hexdigest()
+    if key not in _validated:
+        try:
+            validate.check(text, ks_version)
+        except validate.KickstartProblem as exc:
+            raise KickstartInvalid(f"the kickstart with the partitioning sections is invalid: {exc.message}") \
+                from None
+        with _validated_lock:
+            if len(_validated) >= MAX_VALIDATED:
+                _validated.clear()
+            _validated.add(key)
+    return text
+
+
+def _check_lines(added: str) -> None:
+    """Only our own section headers start with % in what we add (values are JSON inside fixed lines)."""
+    for line in added.splitlines():
+        if line.startswith("%") and not line.startswith(("%pre", "%post", "%end")):
+            raise KickstartInvalid(f"refusing a partitioning section line {line[:60]!r}")
+    if added.count("\n%end\n") + added.startswith("%end\n") != len(re.findall(r"^%(pre|post)\b", added, re.MULTILINE)):
+        raise KickstartInvalid("a value would change the partitioning sections of the kickstart")

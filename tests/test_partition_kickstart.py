@@ -1,0 +1,59 @@
+"""ksserver.partition_kickstart: the plugin's sections in a kickstart, values that try to escape them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ksserver import partition_kickstart
+from ksserver.graph import GraphLibrary, KickstartCompiler, Source, stock_nodes_dir
+from tests.graph.conftest import base_attrs
+from tests.ksvalidate import assert_valid_kickstart
+
+DB = json.dumps({"disks": {}, "raids": {}, "reset": False, "version": 1})
+
+
+@pytest.fixture(scope="module")
+def graph_text() -> str:
+    lib = GraphLibrary.load([Source(stock_nodes_dir(), "stock")])
+    return KickstartCompiler(lib).kickstart("compute", base_attrs(hostname="compute-0-0"), None)
+
+
+def test_sections_in_order_and_valid(graph_text):
+    text = partition_kickstart.add_partitioning(graph_text, "http://10.1.1.1:8080", "x86_64", DB, "t0k", "RHEL9")
+    assert_valid_kickstart(text)
+    marks = ["http://10.1.1.1:8080/install/rocks-dist/x86_64/rocks-installer-plugin.tar.gz",
+             "ROCKS_DB_EOF", "/tmp/user_partition_info",
+             '"pre-decide", "--server", "http://10.1.1.1:8080", "--token", "t0k"',
+             '"post-report", "--server", "http://10.1.1.1:8080", "--token", "t0k"']
+    assert [text.index(m) for m in marks] == sorted(text.index(m) for m in marks)
+    assert text.count("pre-decide") == 1 and text.rstrip().endswith("%end")
+
+
+@pytest.mark.parametrize("token", ["x\n%end\n%post\nrm -rf /", '"]); import os; os.system("id"); (["',
+                                   "\u2028%end", "x\\"])
+def test_hostile_tokens_stay_inside_a_string_literal(graph_text, token):
+    text = partition_kickstart.add_partitioning(graph_text, "http://10.1.1.1", "x86_64", DB, token, "RHEL9")
+    assert_valid_kickstart(text)
+    line = next(ln for ln in text.splitlines() if "pre-decide" in ln)
+    args = json.loads(line[len("sys.exit(main("):-2])
+    assert args[-1] == token  # the installer gets exactly the token, as one argument
+    assert "\nrm -rf /" not in text and '\nimport os; os.system' not in text
+
+
+def test_hostile_db_info_and_server_are_refused_or_contained(graph_text):
+    db = json.dumps({"disks": {}, "raids": {}, "reset": False, "version": 1, "x": "\nROCKS_DB_EOF\n%end"})
+    text = partition_kickstart.add_partitioning(graph_text, "http://10.1.1.1", "x86_64", db, None, "RHEL9")
+    assert "\nROCKS_DB_EOF\n%end" not in text.split("ROCKS_DB_EOF", 2)[1]  # one JSON line in the heredoc
+    assert partition_kickstart.server_url("http", "evil\n%post", "frontend.local") == "http://frontend.local"
+    assert partition_kickstart.server_url("http", "10.1.1.1:8080", "") == "http://10.1.1.1:8080"
+    assert partition_kickstart.server_url("http", "[::1]:80", "") == "http://[::1]:80"
+    assert partition_kickstart.server_url("http", "a b", "") == ""
+
+
+def test_a_site_that_replaced_do_partition_still_gets_the_decision(graph_text):
+    text = graph_text.replace('sys.exit(main(["pre-decide"]))', "pass")
+    out = partition_kickstart.add_partitioning(text, "http://10.1.1.1", "x86_64", DB, None, "RHEL9")
+    assert_valid_kickstart(out)
+    assert out.index('"pre-decide", "--server"') > out.index("/tmp/user_partition_info")

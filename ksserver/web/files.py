@@ -18,15 +18,26 @@ def _not_found() -> Response:
     return Response("not found\n", status=404, mimetype="text/plain")
 
 
-@bp.get("/install/<path:path>")
-def install_tree(path: str) -> Response:
-    settings = current_app.extensions["ksserver"].settings
+def resolve_install_path(dist_dir: str | os.PathLike[str], path: str) -> str | None:
+    """The real file that ``/install/<path>`` (decoded, without the prefix) names, or None (a 404).
+
+    Shared by the Flask view and the granian front (``ksserver.web.rsgi``): one rule for both."""
     parts = path.split("/")
     if any(part.startswith(".") and part not in INSTALLER_DOTFILES for part in parts) or "" in parts:
-        return _not_found()  # lock files, staging trees, generations, '..'
-    base = os.path.realpath(settings.dist_dir)
+        return None  # lock files, staging trees, generations, '..'
+    if "\x00" in path:
+        return None
+    base = os.path.realpath(dist_dir)
     real = os.path.realpath(os.path.join(base, *parts))
     if os.path.commonpath([base, real]) != base or not os.path.isfile(real):
+        return None
+    # Callers serve the resolved path, so the read follows no link that the check did not see.
+    return real
+
+
+@bp.get("/install/<path:path>")
+def install_tree(path: str) -> Response:
+    real = resolve_install_path(current_app.extensions["ksserver"].settings.dist_dir, path)
+    if real is None:
         return _not_found()
-    # Serve the resolved path, so the read follows no link that the check did not see.
     return send_file(real, conditional=True, etag=True)

@@ -51,7 +51,7 @@ def split_bind(bind: str) -> tuple[str, int]:
 
 def _granian_server(settings: Settings) -> Any:
     from granian import Granian
-    from granian.constants import HTTPModes, Interfaces
+    from granian.constants import HTTPModes, Interfaces, TaskImpl
     from granian.http import HTTP1Settings
 
     from ksserver.web import rsgi
@@ -60,12 +60,15 @@ def _granian_server(settings: Settings) -> Any:
     return Granian(
         "ksserver.web.rsgi:load", address=address, port=port, interface=Interfaces.RSGI,
         workers=settings.workers, runtime_threads=1, http=HTTPModes.http1, websockets=False,
+        # Rust-driven tasks: ~15 % more requests per second than asyncio's on one-fetch connections.
+        task_impl=TaskImpl.rust,
         # Every download and every waiting installer is one request in flight: let thousands wait in
         # the kernel queue and be served rather than refused (dracut's curl retries only ~3 times).
         backlog=4096, backpressure=4096,
         # A client that trickles its headers costs a Rust task, not a worker; it is dropped after 30 s.
         http1_settings=HTTP1Settings(header_read_timeout=30_000, keep_alive=True),
         log_level=settings.log_level.lower(), log_access=False, respawn_failed_workers=True,
+        workers_kill_timeout=10,  # a stop is not held up by stalled downloads
     ), functools.partial(rsgi.load, settings)
 
 

@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ksserver.config import Settings
-from ksserver.web.files import resolve_install_path
+from ksserver.web.files import resolve_install_file
 from ksserver.web.kickstart import PATHS as KICKSTART_PATHS
 from ksserver.web.kickstart import kickstart_response
 
@@ -104,14 +104,23 @@ def _http_date(timestamp: float) -> str:
     return email.utils.formatdate(timestamp, usegmt=True)
 
 
-def file_plan(real: str, headers: Any) -> tuple[int, list[tuple[str, str]], tuple[int, int] | None]:
+_MIME: dict[str, str] = {}
+
+
+def _mime(real: str) -> str:
+    ext = os.path.splitext(real)[1]
+    if ext not in _MIME:
+        _MIME[ext] = mimetypes.guess_type("x" + ext)[0] or "application/octet-stream"
+    return _MIME[ext]
+
+
+def file_plan(real: str, st: os.stat_result,
+              headers: Any) -> tuple[int, list[tuple[str, str]], tuple[int, int] | None]:
     """(status, headers, byte range or None for the whole file) for GET/HEAD of ``real``: ETag and
     If-Modified-Since answered with 304, one ``Range: bytes=`` range with 206 (dnf resumes downloads
     with it), anything else with the whole file."""
-    st = os.stat(real)
     etag = f'"{st.st_mtime_ns:x}-{st.st_size:x}"'
-    mime = mimetypes.guess_type(real)[0] or "application/octet-stream"
-    base = [("Content-Type", mime), ("ETag", etag), ("Last-Modified", _http_date(st.st_mtime)),
+    base = [("Content-Type", _mime(real)), ("ETag", etag), ("Last-Modified", _http_date(st.st_mtime)),
             ("Accept-Ranges", "bytes")]
     if_none = headers.get("if-none-match")
     if if_none is not None:
@@ -187,16 +196,13 @@ class InstallerServer:
         self.services.db.dispose()
 
     def _send_file(self, scope: Any, proto: Any, rel: str) -> None:
-        real = resolve_install_path(self.dist_dir, rel)
-        if real is None:
+        found = resolve_install_file(self.dist_dir, rel)
+        if found is None:
             proto.response_bytes(404, [("Content-Type", "text/plain; charset=utf-8"),
                                        ("Content-Length", str(len(_NOT_FOUND)))], _NOT_FOUND)
             return
-        try:
-            status, headers, span = file_plan(real, scope.headers)
-        except OSError:  # removed between the check and the stat
-            proto.response_bytes(404, [("Content-Type", "text/plain; charset=utf-8")], _NOT_FOUND)
-            return
+        real = found[0]
+        status, headers, span = file_plan(real, found[1], scope.headers)
         if scope.method == "HEAD" or status in (304, 416):
             if status == 304:
                 headers = [(k, v) for k, v in headers if k != "Content-Length"]

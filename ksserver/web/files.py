@@ -32,7 +32,7 @@ def resolve_install_file(dist_dir: str | os.PathLike[str], path: str) -> tuple[s
     if base is None:
         return None
     found = _real_file(os.path.join(base, *parts))
-    if found is None or os.path.commonpath([base, found[0]]) != base:
+    if found is None or not found[0].startswith(base.rstrip("/") + "/"):
         return None
     # Callers serve the resolved path, so the read follows no link that the check did not see.
     return found

@@ -88,6 +88,8 @@ def _storm(base: str, cluster: BenchCluster, connections: int, duration: float) 
     macs = [mac_for(i) for i in range(cluster.n)]
     result = http.run_wrk(base, http.mac_lua(macs), connections, duration)
     result.pop("raw", None)
+    if not result.get("requests"):  # nothing came back at all: no latency to report, every client failed
+        result.update(p50_ms=float("inf"), p99_ms=float("inf"), errors=max(result["errors"], connections))
     return result
 
 
@@ -170,6 +172,7 @@ def downloads_vs_kickstarts(cluster: BenchCluster, duration: float, server: str 
             out[f"{name}_ks_p99_ms"] = ks["p99_ms"]
             out[f"{name}_ks_per_s"] = ks["throughput_rps"]
             out[f"{name}_ks_errors"] = ks["errors"]
+            out[f"{name}_ks_requests"] = ks.get("requests", 0)
             out[f"{name}_download_mb_per_s"] = downloaders.get("mbytes_per_s", 0.0)
             out[f"{name}_download_errors"] = int(downloaders.get("errors", 0)) + len(slow_failures)
     out["p99_ms"] = out["ksserver_ks_p99_ms"]

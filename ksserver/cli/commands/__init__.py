@@ -2,4 +2,4 @@
 
 from ksserver.cli import serve  # noqa: F401
 from ksserver.cli.commands import (  # noqa: F401
-    appliances, attrs, boot, dist, graph, hosts, init, interfaces, networks, partitions, rolls, vms)
+    appliances, attrs, boot, dist, graph, hosts, init, interfaces, networks, partitions, proxy, rolls, vms)

@@ -15,6 +15,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 from bench import http
 from bench.cluster import BenchCluster, mac_for
@@ -259,4 +260,46 @@ def kickstart_vs_nginx(cluster: BenchCluster, duration: float, server: str = "gr
     out["ksserver_per_s"], out["nginx_per_s"] = round(out["ksserver_per_s"]), round(out["nginx_per_s"])
     out["ratio"] = _ratio(out["ksserver_per_s"], out["nginx_per_s"])
     out["throughput_rps"], out["errors"] = out["ksserver_per_s"], out["ksserver_errors"]
+    return out
+
+
+def storm_scale_out(cluster: BenchCluster, duration: float, instances: int = 2) -> dict:
+    """The storm through nginx (``rocks report proxy``) in front of ``instances`` ksserver instances of one
+    worker each on the same database; the proxy is their trusted proxy."""
+    import tempfile
+
+    from bench.nginx import nginx_binary
+    from ksserver.proxyconf import nginx_proxy_config
+
+    binary = nginx_binary()
+    if binary is None:
+        raise RuntimeError("nginx is not installed (Debian package nginx-light)")
+    out: dict = {}
+    with contextlib.ExitStack() as stack:
+        ports = []
+        for _ in range(instances):
+            port = http.free_port()
+            env = dict(_env(cluster, "granian"), KSSERVER_TRUSTED_PROXIES="127.0.0.1")
+            stack.enter_context(http.server(http.ksserver_argv(f"127.0.0.1:{port}", 1, 8), env,
+                                            f"http://127.0.0.1:{port}{http.KS_PATH}",
+                                            {"X-RHN-Provisioning-MAC-0": f"eth0 {mac_for(0)}",
+                                             "X-Forwarded-For": "127.0.0.1"}))
+            ports.append(port)
+        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ksserver-bench-proxy-")))
+        front = http.free_port()
+        (scratch / "nginx.conf").write_text(nginx_proxy_config(
+            f"127.0.0.1:{front}", [f"127.0.0.1:{p}" for p in ports], str(scratch)))
+        proc = subprocess.Popen([binary, "-c", str(scratch / "nginx.conf"), "-p", str(scratch), "-g", "daemon off;"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        stack.callback(lambda: (os.killpg(proc.pid, 3), proc.wait()))
+        base = f"http://127.0.0.1:{front}"
+        for _ in range(100):
+            with contextlib.suppress(OSError):
+                socket.create_connection(("127.0.0.1", front), timeout=0.5).close()
+                break
+            time.sleep(0.05)
+        _storm(base, cluster, 64, 2)  # warm-up
+        r = _storm(base, cluster, 256, duration)
+    out.update(instances=instances, throughput_rps=r["throughput_rps"], p50_ms=r["p50_ms"], p99_ms=r["p99_ms"],
+               errors=r["errors"])
     return out

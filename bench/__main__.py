@@ -30,6 +30,7 @@ TARGETS = {
     "downloads_vs_ks": "kickstart p99 <= 50 ms, 0 failures, with 32 + 8 (25 MB/s) downloads",
     "slow_clients": "storm p99 <= 1 s and >= 0.8 of its throughput with 200 trickling connections",
     "ks_vs_nginx": ">= 0.5 of nginx serving the same bytes",
+    "cli_process": "rocks list host / rocks add host as processes <= 120 ms wall",
     "storm_scale_out": "the storm through nginx over two instances of one worker: 0 failed",
 }
 
@@ -90,6 +91,7 @@ def main() -> None:
         record("ks_vs_nginx", lambda: serving.kickstart_vs_nginx(cluster, duration, args.server),
                server=args.server)
         record("storm_scale_out", lambda: serving.storm_scale_out(cluster, duration))
+        record("cli_process", lambda: serving.cli_process(cluster))
     finally:
         shutil.rmtree(cluster.root, ignore_errors=True)
     RESULTS.mkdir(exist_ok=True)

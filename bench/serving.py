@@ -316,11 +316,11 @@ def cli_process(cluster: BenchCluster, runs: int = 10) -> dict:
     for k in range(runs):
         for name, argv in (("list_host", [rocks, "list", "host", cluster.name(k)]),
                            ("list_host_all", [rocks, "list", "host"]),
-                           ("add_host", [rocks, "add", "host", f"clitest-0-{k}", f"mac=52:54:00:ee:00:{k:02x}"])):
+                           ("add_host", [rocks, "add", "host", f"compute-900-{k}", f"mac=52:54:00:ee:00:{k:02x}"])):
             t0 = time.perf_counter()
             subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             timings[name].append(time.perf_counter() - t0)
-        subprocess.run([rocks, "remove", "host", f"clitest-0-{k}"], env=env, check=True,
+        subprocess.run([rocks, "remove", "host", f"compute-900-{k}"], env=env, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-c", "pass"], check=True)

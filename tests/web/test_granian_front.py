@@ -106,3 +106,21 @@ def test_a_slow_download_does_not_hold_kickstarts(cluster, settings):
         assert answers == [200] * 5
         for conn in stalled:
             conn.close()
+
+
+def test_kickstart_environ_keeps_what_identification_reads():
+    from ksserver.web.rsgi import kickstart_environ, wsgi_environ
+
+    class Scope:
+        method, path, query_string, client = "GET", "/install/sbin/kickstart.cgi", "arch=x86_64", "10.1.1.1:999"
+        server, http_version, scheme = "127.0.0.1:80", "1.1", "http"
+
+        class headers:  # stands in for granian's header map
+            @staticmethod
+            def items():
+                return [("x-rhn-provisioning-mac-0", "eth0 52:54:00:00:01:00"), ("x-forwarded-for", "1.2.3.4"),
+                        ("x-forwarded-for", "10.9.9.9"), ("authorization", "Bearer t"), ("user-agent", "curl")]
+
+    lean, full = kickstart_environ(Scope), wsgi_environ(Scope, None)
+    assert {k: v for k, v in full.items() if k in lean} == lean
+    assert lean["HTTP_X_FORWARDED_FOR"] == "1.2.3.4, 10.9.9.9" and "HTTP_USER_AGENT" not in lean

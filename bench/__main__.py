@@ -9,7 +9,7 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import console, scenarios
+from bench import console, scenarios, serving
 from bench.cluster import build
 from bench.stats import machine
 
@@ -27,6 +27,12 @@ TARGETS = {
     "partition_reports": ">= 1,000 reports/s, 0 lost",
     "library_is_stale": "cheap enough to run every reload_interval (was a test asserting < 10 ms)",
     "console_pages": "every console/API page p99 <= 200 ms at N = 10,000",
+    "install_files": ">= 0.8 of nginx on 300 KB and 200 MB files (32 clients)",
+    "downloads_vs_ks": "kickstart p99 <= 50 ms, 0 failures, with 32 + 8 (25 MB/s) downloads",
+    "slow_clients": "storm p99 <= 1 s and >= 0.8 of its throughput with 200 trickling connections",
+    "ks_vs_nginx": ">= 0.5 of nginx serving the same bytes",
+    "cli_process": "rocks list host / rocks add host as processes <= 120 ms wall",
+    "storm_scale_out": "the storm through nginx over two instances of one worker: 0 failed",
 }
 
 
@@ -35,6 +41,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small N and short runs (under a minute)")
     parser.add_argument("--n", type=int, help="hosts in the cluster (default 10000; 2000 with --quick)")
     parser.add_argument("--only", help="comma-separated scenario names")
+    parser.add_argument("--server", default="granian", choices=("granian", "gunicorn"),
+                        help="ksserver's HTTP server in the serving scenarios (default granian)")
     args = parser.parse_args()
     n = args.n or (2000 if args.quick else 10000)
     duration = 4.0 if args.quick else 15.0
@@ -78,6 +86,14 @@ def main() -> None:
         record("partition_reports", lambda: scenarios.partition_reports(cluster, 256, duration))
         record("library_is_stale", lambda: scenarios.library_is_stale())
         record("console_pages", lambda: console.console_pages(cluster))
+        record("install_files", lambda: serving.install_files(cluster, duration), server=args.server)
+        record("downloads_vs_ks", lambda: serving.downloads_vs_kickstarts(cluster, duration, args.server),
+               server=args.server)
+        record("slow_clients", lambda: serving.slow_clients(cluster, duration, args.server), server=args.server)
+        record("ks_vs_nginx", lambda: serving.kickstart_vs_nginx(cluster, duration, args.server),
+               server=args.server)
+        record("storm_scale_out", lambda: serving.storm_scale_out(cluster, duration))
+        record("cli_process", lambda: serving.cli_process(cluster))
     finally:
         shutil.rmtree(cluster.root, ignore_errors=True)
     RESULTS.mkdir(exist_ok=True)

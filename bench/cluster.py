@@ -55,6 +55,12 @@ def build(n: int, root: Path | None = None) -> BenchCluster:
     with redirect_stdout(io.StringIO()):
         rocks(settings, "init")
         rocks(settings, "add", "host", "frontend", "membership=Frontend", "ip=10.1.1.1", "mac=52:54:00:00:00:01")
+        # wrk connects from 127.0.0.1: loopback stands in for a provisioning network in discovery mode, where
+        # a host's MAC header identifies it (docs/security.md); no host owns a loopback address.
+        if n > 60000:  # the stock private /16 holds 65,534 addresses: 100,000 hosts need a /14
+            rocks(settings, "set", "network", "private", "subnet=10.0.0.0", "netmask=255.252.0.0")
+        rocks(settings, "add", "network", "benchloop", "subnet=127.0.0.0", "netmask=255.0.0.0", "provisioning=yes",
+              "discovery=yes")
     path = root / "hosts.csv"
     path.write_text(host_rows_csv(n))
     rocks(settings, "add", "host", f"file={path}")

@@ -99,6 +99,7 @@ def mac_lua(macs: list[str]) -> str:
     return host_lua(macs)
 
 
+_BYTES = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60000.0}
 
 
@@ -129,6 +130,8 @@ def run_wrk(url: str, script: str | None, connections: int, duration: float, thr
     for pct in ("50", "99"):
         m = re.search(rf"^\s+{pct}%\s+(\S+)", out, re.M)
         result[f"p{pct}_ms"] = _ms(m[1]) if m else float("nan")
+    m = re.search(r"Transfer/sec:\s+([\d.]+)([KMG]?B)", out)
+    result["mbytes_per_s"] = round(float(m[1]) * _BYTES[m[2]] / 1e6, 1) if m else 0.0
     m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     result["non_2xx"] = int(m[1]) if m else 0
     m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)

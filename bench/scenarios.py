@@ -81,6 +81,8 @@ def bulk_add(n: int) -> dict:
     try:
         settings = load_settings(environ={}, root=root)
         rocks(settings, "init")
+        if n > 60000:  # as bench.cluster.build: the stock private /16 is too small
+            rocks(settings, "set", "network", "private", "subnet=10.0.0.0", "netmask=255.252.0.0")
         path = root / "hosts.csv"
         path.write_text(host_rows_csv(n))
         t0 = time.perf_counter()
@@ -117,14 +119,30 @@ def mutation(cluster: BenchCluster, samples: int) -> dict:
 
 
 def cold_start(cluster: BenchCluster, runs: int = 3) -> dict:
-    times = []
+    times, rss = [], []
     for _ in range(runs):
         port = http.free_port()
         url = f"http://127.0.0.1:{port}{http.KS_PATH}"
         headers = {"X-RHN-Provisioning-MAC-0": f"eth0 {mac_for(cluster.n // 2)}"}
-        with http.server(http.ksserver_argv(f"127.0.0.1:{port}", 2, 8), _env(cluster), url, headers) as (_, ready):
+        with http.server(http.ksserver_argv(f"127.0.0.1:{port}", 2, 8), _env(cluster), url, headers) as (proc, ready):
             times.append(ready)
-    return {**summary(times), "runs": runs}
+            rss.append(max(_rss_mb(pid) for pid in _children(proc.pid)) if _children(proc.pid) else 0.0)
+    return {**summary(times), "runs": runs, "worker_rss_mb": round(max(rss), 1)}
+
+
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        out += [int(x) for x in task.read_text().split()]
+    return out
+
+
+def _rss_mb(pid: int) -> float:
+    """Resident memory of a worker (after it served its first kickstart; the snapshot is loaded lazily)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def rocks_dist(cluster: BenchCluster) -> dict:

@@ -27,11 +27,15 @@ class Settings:
     database_url: str = _setting("", "SQLAlchemy URL of the cluster database. Empty: SQLite file <root>/cluster.db. "
                                      "PostgreSQL: postgresql+psycopg://user@host:port/db.")
     bind: str = _setting("127.0.0.1:8080", "Address:port the kickstart server listens on (ksserver serve --bind).")
-    workers: int = _setting(2, "Number of gunicorn worker processes (ksserver serve --workers).")
-    worker_class: str = _setting("sync", "gunicorn worker class: sync (one request at a time per worker, fair FIFO "
+    workers: int = _setting(2, "Number of server worker processes (ksserver serve --workers).")
+    server: str = _setting("granian", "HTTP server of ksserver serve: granian (Rust connections; files under "
+                                      "install/ sent without holding a Python thread; slow clients cost "
+                                      "nothing) or gunicorn (worker_class below).")
+    worker_class: str = _setting("sync", "gunicorn worker class (server gunicorn only): sync (one request at a time per worker, fair FIFO "
                                          "accept queue: best for installers, which use one connection per "
                                          "fetch) or gthread (threads; for keep-alive clients).")
-    threads: int = _setting(8, "Threads per gunicorn worker with worker_class gthread.")
+    threads: int = _setting(8, "Threads per gunicorn worker with worker_class gthread; with granian, the "
+                                "threads per worker that run the Flask views (partition reports).")
     ks_version: str = _setting("RHEL9", "Default pykickstart syntax version of generated kickstarts "
                                         "(host/appliance attribute ks_version overrides).")
     evals: bool = _setting(False, "Run <eval> elements of node files when generating kickstarts (as "
@@ -135,6 +139,8 @@ def load_settings(config_file: str | Path | None = None,
     settings = replace(Settings(), **values)
     if settings.workers < 1 or settings.threads < 1:
         raise ConfigError("workers and threads must be at least 1")
+    if settings.server not in ("granian", "gunicorn"):
+        raise ConfigError(f"server must be granian or gunicorn, not {settings.server!r}")
     if settings.worker_class not in ("sync", "gthread"):
         raise ConfigError(f"worker_class must be sync or gthread, not {settings.worker_class!r}")
     return settings

@@ -136,7 +136,7 @@ def _check_discovery_source(snap: InventorySnapshot, req: Request) -> None:
     if not any(n.discovery and n.provisioning and addr in n.network for n in snap.networks):
         raise Forbidden(f"{req.client_ip} is not on a provisioning network in discovery mode; a MAC header "
                         f"alone does not identify a host from there")
-    if any(i.ip == req.client_ip for h in snap.hosts.values() for i in h.interfaces):
+    if req.client_ip in snap.owned_ips:
         raise Forbidden(f"{req.client_ip} belongs to another host's interface; a MAC header cannot claim it")
 
 

@@ -124,6 +124,8 @@ class InventorySnapshot:
         self.hosts: dict[int, HostView] = {}
         self.by_name: dict[str, int] = {}
         self.by_ip: dict[str, int] = {}
+        # Every interface address, provisioning or not: "does a host own this address?" in O(1).
+        self.owned_ips: dict[str, int] = {}
         self.by_mac: dict[str, int] = {}
         self.tokens: dict[str, TokenView] = {}
         self.networks: list[NetworkView] = []
@@ -256,13 +258,15 @@ class InventorySnapshot:
         return list(views.values())
 
     def _reindex(self) -> None:
-        self.by_name, self.by_ip, self.by_mac = {}, {}, {}
+        self.by_name, self.by_ip, self.by_mac, self.owned_ips = {}, {}, {}, {}
         for host in self.hosts.values():
             self._index(host)
 
     def _index(self, host: HostView) -> None:
         self.by_name[host.name] = host.id
         for iface in host.interfaces:
+            if iface.ip:
+                self.owned_ips[iface.ip] = host.id
             if iface.ip and iface.provisioning:  # only there does an address identify an installer
                 self.by_ip[iface.ip] = host.id
             if iface.mac:
@@ -270,6 +274,7 @@ class InventorySnapshot:
 
     def _unindex(self, host: HostView) -> None:
         for index, key in [(self.by_name, host.name)] + [(self.by_ip, i.ip) for i in host.interfaces if i.ip] + \
+                [(self.owned_ips, i.ip) for i in host.interfaces if i.ip] + \
                 [(self.by_mac, i.mac) for i in host.interfaces if i.mac]:
             if index.get(key) == host.id:
                 del index[key]

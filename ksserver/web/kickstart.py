@@ -47,6 +47,19 @@ def kickstart_text(services: Any, environ: dict[str, Any]) -> str:
                                record=environ.get("REQUEST_METHOD") != "HEAD", server_url=server)
 
 
+def kickstart_response(services: Any, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
+    """(status, headers, body) of a kickstart request; refusals are logged here, once.  The body is
+    returned for HEAD too (its length is the Content-Length); servers drop it."""
+    try:
+        status, text = 200, kickstart_text(services, environ)
+    except RocksError as exc:
+        log_refusal(environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""),
+                    client_of(environ, services.settings.trusted_proxies), exc)
+        status, text = exc.status, f"{exc}\n"
+    body = text.encode()
+    return status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))], body
+
+
 class KickstartEndpoint:
     """WSGI middleware: serves the kickstart paths itself, passes everything else to Flask."""
 
@@ -57,13 +70,6 @@ class KickstartEndpoint:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") not in PATHS or environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
             return self.fallback(environ, start_response)
-        try:
-            status, text = 200, kickstart_text(self.services, environ)
-        except RocksError as exc:
-            log_refusal(environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""),
-                        client_of(environ, self.services.settings.trusted_proxies), exc)
-            status, text = exc.status, f"{exc}\n"
-        body = text.encode()
-        start_response(f"{status} {HTTPStatus(status).phrase}",
-                       [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))])
+        status, headers, body = kickstart_response(self.services, environ)
+        start_response(f"{status} {HTTPStatus(status).phrase}", headers)
         return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]

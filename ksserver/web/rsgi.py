@@ -1,0 +1,264 @@
+"""The granian front of the kickstart server (RSGI): what ``ksserver serve`` runs by default.
+
+Why not one sync worker per connection (gunicorn): a 200 MB package download or a client trickling its
+headers held a whole worker, and kickstarts queued behind it.  Here granian's Rust runtime owns every
+connection (header reads and timeouts included), so Python sees a request only once it is complete:
+
+- kickstart.cgi is answered on the worker's event loop (render is ~0.02 ms from the snapshot), with the
+  same ``kickstart_response`` the WSGI endpoint uses;
+- files under ``/install/`` are checked in Python (``resolve_install_path``: the same confinement rule
+  as the Flask view) and then sent by granian from Rust (``response_file``): no Python thread is held
+  for the transfer;
+- everything else (partition reports, 404s) goes to the Flask app in a small thread pool, its body read
+  lazily from the connection, so a stranger is still refused before the server reads a byte.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import io
+import mimetypes
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from ksserver.config import Settings
+from ksserver.web.files import resolve_install_file
+from ksserver.web.kickstart import PATHS as KICKSTART_PATHS
+from ksserver.web.kickstart import kickstart_response
+
+INSTALL_PREFIX = "/install/"
+
+
+def flask_install_paths(app: Any) -> frozenset[str]:
+    """The Flask views that live under /install/ (partition reports, iPXE answers, status): everything else
+    there is a file of the install tree."""
+    return frozenset(r.rule for r in app.url_map.iter_rules() if r.rule.startswith(INSTALL_PREFIX))
+
+
+_NOT_FOUND = b"not found\n"
+
+
+def client_host(client: str) -> str:
+    """The address part of granian's ``host:port`` client string (IPv6 may come bracketed)."""
+    host = client.rpartition(":")[0] if ":" in client else client
+    return host[1:-1] if host.startswith("[") and host.endswith("]") else host
+
+
+def wsgi_environ(scope: Any, body: Any) -> dict[str, Any]:
+    """A PEP 3333 environ for ``scope``; repeated headers are joined with ', ' as WSGI servers do."""
+    server_host, _, server_port = scope.server.rpartition(":")
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": scope.method, "SCRIPT_NAME": "",
+        # WSGI carries the decoded path as latin-1 code points of its UTF-8 bytes.
+        "PATH_INFO": scope.path.encode("utf-8", "surrogateescape").decode("latin-1"),
+        "QUERY_STRING": scope.query_string, "SERVER_NAME": server_host or "localhost",
+        "SERVER_PORT": server_port or "80", "SERVER_PROTOCOL": f"HTTP/{scope.http_version}",
+        "REMOTE_ADDR": client_host(scope.client), "wsgi.version": (1, 0), "wsgi.url_scheme": scope.scheme,
+        "wsgi.input": body, "wsgi.errors": sys.stderr, "wsgi.multithread": True, "wsgi.multiprocess": True,
+        "wsgi.run_once": False, "wsgi.input_terminated": True}
+    for name, value in scope.headers.items():
+        key = name.upper().replace("-", "_")
+        if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            environ[key] = value
+            continue
+        key = "HTTP_" + key
+        environ[key] = f"{environ[key]}, {value}" if key in environ else value
+    return environ
+
+
+_KICKSTART_HEADERS = ("x-rhn-provisioning-mac-", "x-forwarded-for", "authorization", "host")
+
+
+def kickstart_environ(scope: Any) -> dict[str, Any]:
+    """The part of the environ the kickstart path reads (``kickstart.describe_request``): the hot path
+    skips the rest.  Repeated headers are joined as in ``wsgi_environ``."""
+    environ: dict[str, Any] = {"REQUEST_METHOD": scope.method, "PATH_INFO": scope.path,
+                               "QUERY_STRING": scope.query_string, "REMOTE_ADDR": client_host(scope.client),
+                               "wsgi.url_scheme": scope.scheme}  # Host + scheme: the plugin's server URL
+    for name, value in scope.headers.items():
+        if name.startswith(_KICKSTART_HEADERS):
+            key = "HTTP_" + name.upper().replace("-", "_")
+            environ[key] = f"{environ[key]}, {value}" if key in environ else value
+    return environ
+
+
+class _LazyBody(io.RawIOBase):
+    """wsgi.input for a Flask thread: pulls chunks from the connection only when the view reads."""
+
+    def __init__(self, proto: Any, loop: asyncio.AbstractEventLoop):
+        self._proto, self._loop = proto, loop
+        self._chunks: Any = None
+        self._buffer = b""
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    async def _next_chunk(self) -> bytes:
+        if self._chunks is None:
+            self._chunks = self._proto.__aiter__()
+        try:
+            return bytes(await self._chunks.__anext__())
+        except StopAsyncIteration:
+            return b""
+
+    def read(self, size: int | None = -1) -> bytes:
+        while not self._done and (size is None or size < 0 or len(self._buffer) < size):
+            chunk = asyncio.run_coroutine_threadsafe(self._next_chunk(), self._loop).result()
+            if not chunk:
+                self._done = True
+            self._buffer += chunk
+        if size is None or size < 0:
+            data, self._buffer = self._buffer, b""
+        else:
+            data, self._buffer = self._buffer[:size], self._buffer[size:]
+        return data
+
+    def readinto(self, target: Any) -> int:
+        data = self.read(len(target))
+        target[:len(data)] = data
+        return len(data)
+
+
+def _http_date(timestamp: float) -> str:
+    return email.utils.formatdate(timestamp, usegmt=True)
+
+
+_MIME: dict[str, str] = {}
+
+
+def _mime(real: str) -> str:
+    ext = os.path.splitext(real)[1]
+    if ext not in _MIME:
+        _MIME[ext] = mimetypes.guess_type("x" + ext)[0] or "application/octet-stream"
+    return _MIME[ext]
+
+
+def file_plan(real: str, st: os.stat_result,
+              headers: Any) -> tuple[int, list[tuple[str, str]], tuple[int, int] | None]:
+    """(status, headers, byte range or None for the whole file) for GET/HEAD of ``real``: ETag and
+    If-Modified-Since answered with 304, one ``Range: bytes=`` range with 206 (dnf resumes downloads
+    with it), anything else with the whole file."""
+    etag = f'"{st.st_mtime_ns:x}-{st.st_size:x}"'
+    base = [("Content-Type", _mime(real)), ("ETag", etag), ("Last-Modified", _http_date(st.st_mtime)),
+            ("Accept-Ranges", "bytes")]
+    if_none = headers.get("if-none-match")
+    if if_none is not None:
+        if etag in [tag.strip() for tag in if_none.split(",")] or if_none.strip() == "*":
+            return 304, base, None
+    else:
+        since = headers.get("if-modified-since")
+        parsed = email.utils.parsedate_to_datetime(since).timestamp() if since and _parses(since) else None
+        if parsed is not None and int(st.st_mtime) <= parsed:
+            return 304, base, None
+    span = _single_range(headers.get("range"), st.st_size)
+    if span == "unsatisfiable":
+        return 416, base + [("Content-Range", f"bytes */{st.st_size}"), ("Content-Length", "0")], None
+    if span is not None:
+        start, end = span
+        return 206, base + [("Content-Range", f"bytes {start}-{end - 1}/{st.st_size}"),
+                            ("Content-Length", str(end - start))], span
+    return 200, base + [("Content-Length", str(st.st_size))], None
+
+
+def _parses(value: str) -> bool:
+    try:
+        return email.utils.parsedate_to_datetime(value) is not None
+    except (TypeError, ValueError):
+        return False
+
+
+def _single_range(value: str | None, size: int) -> tuple[int, int] | str | None:
+    """[start, end) of a single ``bytes=`` range; None to send the whole file; 'unsatisfiable'."""
+    if not value or not value.startswith("bytes=") or "," in value:
+        return None
+    first, sep, last = value[6:].strip().partition("-")
+    if not sep or not (first.isdigit() or last.isdigit()) or not (first.isdigit() or not first) \
+            or not (last.isdigit() or not last):
+        return None
+    if not first:  # the last N bytes
+        count = int(last)
+        return (max(0, size - count), size) if count else "unsatisfiable"
+    start = int(first)
+    if start >= size:
+        return "unsatisfiable"
+    end = min(size, int(last) + 1) if last else size
+    return (start, end) if end > start else None
+
+
+class InstallerServer:
+    """The RSGI application: one per granian worker process, built by ``load``."""
+
+    def __init__(self, settings: Settings):
+        from ksserver.web import create_app
+
+        self.settings = settings
+        self.flask = create_app(settings)
+        self.services = self.flask.extensions["ksserver"]
+        self.flask_paths = flask_install_paths(self.flask)
+        self.dist_dir = str(settings.dist_dir)
+        self.pool = ThreadPoolExecutor(max(1, settings.threads), thread_name_prefix="ksserver-flask")
+
+    async def __rsgi__(self, scope: Any, proto: Any) -> None:
+        if scope.proto != "http":
+            return
+        path, method = scope.path, scope.method
+        if method in ("GET", "HEAD") and path.startswith(INSTALL_PREFIX) and path not in self.flask_paths:
+            if path in KICKSTART_PATHS:
+                status, headers, body = kickstart_response(self.services, kickstart_environ(scope))
+                proto.response_bytes(status, headers, b"" if method == "HEAD" else body)
+            else:
+                self._send_file(scope, proto, path[len(INSTALL_PREFIX):])
+            return
+        await self._flask(scope, proto)
+
+    def __rsgi_del__(self, loop: Any) -> None:
+        self.pool.shutdown(wait=False)
+        self.services.db.dispose()
+
+    def _send_file(self, scope: Any, proto: Any, rel: str) -> None:
+        found = resolve_install_file(self.dist_dir, rel)
+        if found is None:
+            proto.response_bytes(404, [("Content-Type", "text/plain; charset=utf-8"),
+                                       ("Content-Length", str(len(_NOT_FOUND)))], _NOT_FOUND)
+            return
+        real = found[0]
+        status, headers, span = file_plan(real, found[1], scope.headers)
+        if scope.method == "HEAD" or status in (304, 416):
+            if status == 304:
+                headers = [(k, v) for k, v in headers if k != "Content-Length"]
+            proto.response_empty(status, headers)
+        elif span is None:
+            proto.response_file(status, headers, real)
+        else:
+            proto.response_file_range(status, headers, real, span[0], span[1])
+
+    async def _flask(self, scope: Any, proto: Any) -> None:
+        loop = asyncio.get_running_loop()
+        environ = wsgi_environ(scope, _LazyBody(proto, loop))
+        status, headers, body = await loop.run_in_executor(self.pool, self._call_flask, environ)
+        proto.response_bytes(status, headers, body)
+
+    def _call_flask(self, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
+        answer: dict[str, Any] = {}
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+            answer["status"], answer["headers"] = int(status.split(" ", 1)[0]), headers
+
+        chunks = self.flask.wsgi_app(environ, start_response)
+        try:
+            body = b"".join(chunks)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+        return answer["status"], answer["headers"], b"" if environ["REQUEST_METHOD"] == "HEAD" else body
+
+
+def load(settings: Settings) -> InstallerServer:
+    """granian's target loader, called in each worker process after it starts."""
+    return InstallerServer(settings)
+

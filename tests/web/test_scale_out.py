@@ -1,0 +1,174 @@
+"""Several ksserver instances on one PostgreSQL behind nginx, for real (docs/scale-out.md): a change is
+served by every instance on its next request, every instance serves the same bytes, the proxy's
+X-Forwarded-For is the only one believed, and killing an instance mid-storm loses no installer."""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.web.test_serve_http import LOOPNET_HOST, add_loopnet
+
+pytestmark = [pytest.mark.timeout(240), pytest.mark.postgres]
+NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
+MAC = "52:54:00:00:01:00"
+
+
+@pytest.fixture
+def db_url(pg_server):
+    import uuid
+
+    name = "t_" + uuid.uuid4().hex[:12]
+    yield pg_server.create_database(name)
+    pg_server.drop_database(name)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_port(port: int, proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
+    for _ in range(600):
+        if proc.poll() is not None:
+            raise RuntimeError(f"process exited: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def _stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:  # type: ignore[type-arg]
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, sig)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    if proc.stderr is not None:
+        proc.stderr.close()
+
+
+@contextlib.contextmanager
+def instances(settings, count: int) -> Iterator[list[tuple[int, subprocess.Popen]]]:  # type: ignore[type-arg]
+    """``count`` ksserver instances on the same database; the proxy (on 127.0.0.1) is trusted."""
+    env = dict(os.environ, KSSERVER_ROOT=str(settings.root), KSSERVER_DATABASE_URL=settings.database_url,
+               KSSERVER_TRUSTED_PROXIES="127.0.0.1", KSSERVER_LOG_LEVEL="WARNING")
+    started = []
+    try:
+        for _ in range(count):
+            port = _free_port()
+            proc = subprocess.Popen([sys.executable, "-m", "ksserver.cli.serve", "serve", "--bind",
+                                     f"127.0.0.1:{port}", "--workers", "1"], env=env,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+            started.append((port, proc))
+        for port, proc in started:
+            _wait_port(port, proc)
+        yield started
+    finally:
+        for _, proc in started:
+            _stop(proc)
+
+
+@contextlib.contextmanager
+def proxy(cluster, backends: list[int]) -> Iterator[int]:  # type: ignore[no-untyped-def]
+    scratch = Path(tempfile.mkdtemp(prefix="ksserver-proxy-"))
+    port = _free_port()
+    done = cluster("report", "proxy", "backends=" + ",".join(f"127.0.0.1:{b}" for b in backends),
+                   f"listen=127.0.0.1:{port}", f"scratch={scratch}")
+    assert done.code == 0, done.err
+    (scratch / "nginx.conf").write_text(done.out)
+    proc = subprocess.Popen([NGINX, "-c", str(scratch / "nginx.conf"), "-p", str(scratch), "-g", "daemon off;"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        _wait_port(port, proc)
+        yield port
+    finally:
+        _stop(proc, signal.SIGQUIT)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def fetch(port: int, path: str = "/install/sbin/kickstart.cgi", source: str = LOOPNET_HOST,
+          headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60, source_address=(source, 0))
+    try:
+        conn.request("GET", path, headers={"X-RHN-Provisioning-MAC-0": f"eth0 {MAC}", **(headers or {})})
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def farm(cluster, settings):  # type: ignore[no-untyped-def]
+    if NGINX is None:
+        pytest.skip("nginx not installed (Debian package nginx-light)")
+    add_loopnet(cluster)
+    package = settings.dist_dir / "rocks-dist" / "x86_64" / "Packages" / "tool.rpm"
+    package.parent.mkdir(parents=True, exist_ok=True)
+    package.write_bytes(os.urandom(300_000))
+    with instances(settings, 3) as started, proxy(cluster, [port for port, _ in started]) as front:
+        yield cluster, [port for port, _ in started], started, front
+
+
+def test_every_instance_serves_the_same_bytes_and_sees_every_change(farm):
+    cluster, ports, _, front = farm
+    through_proxy = fetch(front)
+    assert through_proxy[0] == 200 and b"compute-0-0" in through_proxy[1]
+    direct = {fetch(port) for port in ports}  # each instance, from the host's own address
+    assert direct == {through_proxy}
+    files = {fetch(port, "/install/rocks-dist/x86_64/Packages/tool.rpm") for port in ports + [front]}
+    assert len(files) == 1 and next(iter(files))[0] == 200
+    # A change made once (the CLI writes the shared database) is served by every instance's next request.
+    assert cluster("set", "host", "attr", "compute-0-0", "Kickstart_Timezone", "Pacific/Auckland").code == 0
+    bodies = {fetch(port)[1] for port in ports}
+    assert len(bodies) == 1 and b"Pacific/Auckland" in bodies.pop()
+
+
+def test_forwarded_for_is_the_proxys_alone(farm):
+    front = farm[3]
+    # Through the proxy from an address that is no host's: a forged header does not make it one.
+    status, _ = fetch(front, source="127.0.0.1", headers={"X-Forwarded-For": LOOPNET_HOST})
+    assert status == 403
+    assert fetch(front)[0] == 200  # the real host, through the proxy
+
+
+def test_killing_an_instance_mid_storm_loses_no_installer(farm):
+    _, _, started, front = farm
+    results: list[int] = []
+    lock = threading.Lock()
+    half = threading.Event()
+
+    def installer(count: int) -> None:
+        for _ in range(count):
+            status = fetch(front)[0]
+            with lock:
+                results.append(status)
+                if len(results) >= 60:
+                    half.set()
+
+    threads = [threading.Thread(target=installer, args=(40,)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    assert half.wait(120)
+    _stop(started[0][1], signal.SIGKILL)  # no goodbye: connections reset mid-request
+    for t in threads:
+        t.join(timeout=180)
+    assert len(results) == 160 and set(results) == {200}

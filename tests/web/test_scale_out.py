@@ -109,7 +109,9 @@ def fetch(port: int, path: str = "/install/sbin/kickstart.cgi", source: str = LO
           headers: dict[str, str] | None = None) -> tuple[int, bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60, source_address=(source, 0))
     try:
-        conn.request("GET", path, headers={"X-RHN-Provisioning-MAC-0": f"eth0 {MAC}", **(headers or {})})
+        # Installers reach a scale-out site by one name (the proxy's); the plugin sections name it back.
+        conn.request("GET", path, headers={"X-RHN-Provisioning-MAC-0": f"eth0 {MAC}", "Host": "ksserver.local",
+                                           **(headers or {})})
         response = conn.getresponse()
         return response.status, response.read()
     finally:

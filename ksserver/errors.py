@@ -110,6 +110,12 @@ class DistError(RocksError):
     pass
 
 
+class BuildBusy(RocksError):
+    """A build job is already queued or running: one ``rocks-dist dist`` at a time."""
+
+    status = 409
+
+
 class VMFailure(RocksError):
     """A libvirt operation on a VM container failed; the message names the VM and container."""
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from ksserver.db.models import Build
-from ksserver.errors import BuildBusy, DistError, InvalidArgument, NotFound, RocksError
+from ksserver.errors import BuildBusy, DistError, GraphError, InvalidArgument, NotFound, RocksError
 from ksserver.inventory import validate
 from ksserver.services import Cluster
 
@@ -28,8 +28,8 @@ ACTIVE = ("queued", "running")
 MAX_LISTED = 200
 # A place in a node or graph file, as GraphError and lxml messages print it: path.xml:LINE[:COLUMN].
 _PLACE = re.compile(r"(?P<file>[^\s:;'\"()]+\.xml):(?P<line>\d+)(?::(?P<column>\d+))?")
-# A file in a generation's copy (.generations/<digest>/<index>-<label>/...), as a parse error names it.
-_GENERATION_COPY = re.compile(r"[^\s:;'\"()]*/\.generations/[0-9a-f]{64}/(?P<index>\d+)-[^/\s]+/")
+# The same at the start of a message (GraphError's form), where the file name may hold any character.
+_LEADING_PLACE = re.compile(r"^(?P<file>.+?\.xml):(?P<line>\d+)(?::(?P<column>\d+))?(?::|$)")
 _HOST_PREFIX = re.compile(r"^(?P<host>[A-Za-z0-9][A-Za-z0-9_.\-]*): ")
 _threads: dict[int, threading.Thread] = {}  # jobs this process runs, so tests and shutdown can join them
 
@@ -68,15 +68,16 @@ class BuildRow:
         return self.state not in ACTIVE
 
 
-def live_paths(text: str, sources: list[str]) -> str:
+def live_paths(text: str, sources: list[str], generations_dir: str) -> str:
     """Name the file the admin edits rather than its copy in a generation (``sources``: the live source
-    folders in generation order)."""
+    folders in generation order; a copy is ``<generations_dir>/<digest>/<index>-<label>/...``)."""
+    copy = re.compile(re.escape(generations_dir.rstrip("/")) + r"/[0-9a-f]{64}/(?P<index>\d+)-[^/]+/")
 
     def live(match: re.Match[str]) -> str:
         index = int(match["index"])
         return sources[index].rstrip("/") + "/" if index < len(sources) else match[0]
 
-    return _GENERATION_COPY.sub(live, text)
+    return copy.sub(live, text)
 
 
 def problem(text: str) -> BuildProblem:
@@ -85,7 +86,7 @@ def problem(text: str) -> BuildProblem:
     match = _HOST_PREFIX.match(text)
     if match:
         host, text = match["host"], text[match.end():]
-    place = _PLACE.search(text)
+    place = _LEADING_PLACE.match(text) or _PLACE.search(text)
     if place is None:
         return BuildProblem(message=text, host=host)
     column = int(place["column"]) if place["column"] else None
@@ -102,7 +103,8 @@ def _row(build: Build) -> BuildRow:
                     started_at=build.started_at, finished_at=build.finished_at, generation=build.generation,
                     hosts=build.hosts, error=build.error,
                     failures=[BuildProblem(**p) for p in json.loads(build.failures or "[]")],
-                    warnings=json.loads(build.warnings or "[]"), undefined=json.loads(build.undefined or "[]"))
+                    warnings=json.loads(build.warnings or "[]"),
+                    undefined=json.loads(build.undefined or "[]"))
 
 
 def _orphaned(build: Build) -> bool:
@@ -162,7 +164,8 @@ def _update(cluster: Cluster, build_id: int, **values: object) -> None:
                 setattr(build, key, value)
 
 
-def _finish(cluster: Cluster, build_id: int, state: str, error: str = "", report: object = None) -> None:
+def _finish(cluster: Cluster, build_id: int, state: str, error: str = "", report: object = None,
+            problems: list[BuildProblem] | None = None) -> None:
     values: dict[str, object] = {"state": state, "finished_at": time.time(), "percent": 100, "error": error,
                                  "progress": "published" if state == "succeeded" else "failed"}
     if report is not None:
@@ -171,7 +174,7 @@ def _finish(cluster: Cluster, build_id: int, state: str, error: str = "", report
                       undefined=json.dumps(list(getattr(report, "undefined", []))),
                       failures=json.dumps([problem(f).__dict__ for f in getattr(report, "failures", [])]))
     elif error:
-        values["failures"] = json.dumps([problem(error).__dict__])
+        values["failures"] = json.dumps([p.__dict__ for p in (problems or [problem(error)])])
     _update(cluster, build_id, **values)
 
 
@@ -188,11 +191,18 @@ def run_build(cluster: Cluster, build_id: int) -> None:
         report = dist.build(cluster, arch)
     except DistError as exc:
         _finish(cluster, build_id, "failed", exc.message, getattr(exc, "report", None))
-    except RocksError as exc:  # a node file that does not parse: GraphError names file, line, column
+    except GraphError as exc:  # a node file that does not parse: the error names file, line and column
         from ksserver.services.rolls import cluster_sources
 
-        live = [str(s.path) for s in cluster_sources(cluster)]
-        _finish(cluster, build_id, "failed", live_paths(exc.message, live))
+        from ksserver.generations import generations_dir
+
+        live, copies = [str(s.path) for s in cluster_sources(cluster)], str(generations_dir(cluster.settings))
+        message = live_paths(exc.message, live, copies)
+        where = BuildProblem(message=message, file=live_paths(str(exc.path or ""), live, copies),
+                             line=exc.line, column=exc.column)
+        _finish(cluster, build_id, "failed", message, problems=[where])
+    except RocksError as exc:
+        _finish(cluster, build_id, "failed", exc.message)
     except Exception as exc:  # noqa: BLE001  (the job must end in a state, whatever broke)
         _finish(cluster, build_id, "failed", f"internal error: {type(exc).__name__}: {exc}")
     else:

@@ -73,7 +73,8 @@ def test_problem_parsing_keeps_host_file_line_column():
     bare = builds.problem("another rocks-dist is running (pid 7)")
     assert bare.file == "" and bare.line is None
     copy = "/r/install/rocks-dist/.generations/" + "a" * 64 + "/1-site/nodes/x.xml:3:1: bad"
-    assert builds.live_paths(copy, ["/stock", "/site"]) == "/site/nodes/x.xml:3:1: bad"
+    gens = "/r/install/rocks-dist/.generations"
+    assert builds.live_paths(copy, ["/stock", "/site"], gens) == "/site/nodes/x.xml:3:1: bad"
 
 
 def test_site_files_changed_since_the_published_generation(svc, settings):

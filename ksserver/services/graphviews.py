@@ -78,7 +78,8 @@ def node_detail(cluster: Cluster, name: str) -> tuple[NodeView, list[tuple[NodeF
     texts = []
     for f in library.node_files(name):
         data = f.path.read_bytes()[:MAX_XML_BYTES]
-        texts.append((NodeFileView(f.relpath, f.label, f.kind, f.describe()), data.decode("utf-8", "replace")))
+        view = NodeFileView(f.relpath, f.label, f.kind, f.describe())
+        texts.append((view, data.decode("utf-8", "replace")))
     view = NodeView(name, [t[0] for t in texts], _reach_by_appliance(compiler, roots).get(name, []))
     return view, texts
 

@@ -36,7 +36,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     services = Services(settings, db or Database.from_url(settings.effective_database_url))
     app.extensions["ksserver"] = services
 
-    from ksserver.web import api, console, console_graph, console_site, errors, files, partitions  # noqa: F401
+    # console_graph and console_site add their pages to console.bp before it is registered
+    from ksserver.web import api, console, errors, files, partitions
+    from ksserver.web import console_graph, console_site  # noqa: F401
     from ksserver.web.kickstart import KickstartEndpoint
 
     app.register_blueprint(files.bp)

@@ -53,3 +53,25 @@ def cluster_overview(cluster: Cluster) -> Overview:
             for a, c in sorted(by.items())]
     return Overview(hosts=sum(r.total for r in rows), install=sum(r.install for r in rows), by_appliance=rows,
                     containers=[ContainerVms(c, sorted(v)) for c, v in sorted(containers.items())])
+
+
+MAX_LIVE_HOSTS = 500
+
+
+@dataclass(frozen=True)
+class HostLive:
+    name: str
+    boot: str           # install | os
+    stage: str | None   # install stage, when the server records one (not yet: the install-status work adds it)
+
+
+def live_states(cluster: Cluster, names: list[str]) -> list[HostLive]:
+    """Boot action of the named hosts (unknown names are left out), for the host table's live column."""
+    from ksserver.errors import InvalidArgument
+
+    if len(names) > MAX_LIVE_HOSTS:
+        raise InvalidArgument(f"at most {MAX_LIVE_HOSTS} hosts at a time")
+    query = (select(Host.name, func.coalesce(Boot.action, "os")).outerjoin(Boot, Boot.host_id == Host.id)
+             .where(Host.name.in_(names)).order_by(Host.name))
+    with cluster.db.session() as session:
+        return [HostLive(n, "install" if b == "install" else "os", None) for n, b in session.execute(query)]

@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     # console_graph and console_site add their pages to console.bp before it is registered
     from ksserver.web import api, console, errors, files, partitions
-    from ksserver.web import console_graph, console_site, console_vms  # noqa: F401
+    from ksserver.web import console_graph, console_overview, console_site, console_vms  # noqa: F401
     from ksserver.web.kickstart import KickstartEndpoint
 
     app.register_blueprint(files.bp)

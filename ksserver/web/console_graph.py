@@ -44,10 +44,3 @@ def host_graph(name: str) -> Response:
     auth.current()
     return _svg(graphviews.host_graph_marked(auth.cluster(), name, "svg"))
 
-
-@bp.get("/overview")
-def overview() -> Response:
-    auth.current()
-    from ksserver.services import overview as overview_service
-
-    return _page("overview.html", overview=overview_service.cluster_overview(auth.cluster()))

@@ -94,8 +94,8 @@ def test_admin_finds_a_host_changes_an_attribute_and_reinstalls_it(server, brows
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_build_fails_on_a_broken_site_profile_and_a_vm_console_opens(server, browser, tokens, web_cluster,
-                                                                       settings, vm_app, hypervisors, tmp_path):
+def test_build_fails_on_a_broken_site_profile_and_a_vm_console_opens(
+        server, browser, tokens, web_cluster, settings, vm_app, hypervisors, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as until
     from selenium.webdriver.support.wait import WebDriverWait
@@ -118,7 +118,8 @@ def test_build_fails_on_a_broken_site_profile_and_a_vm_console_opens(server, bro
 
     # the host table's script updates the boot column without a reload
     boot.set_boot(web_cluster, ["compute-0-1"], "install")
-    wait.until(until.text_to_be_present_in_element((By.CSS_SELECTOR, 'td[data-host="compute-0-1"]'), "install"))
+    live_cell = (By.CSS_SELECTOR, 'td[data-host="compute-0-1"]')
+    wait.until(until.text_to_be_present_in_element(live_cell, "install"))
     browser.save_screenshot(str(shots / "hosts-live.png"))
 
     browser.get(server + "/console/site")

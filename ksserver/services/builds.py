@@ -8,6 +8,7 @@ A row left running by a server process that died is marked failed when next read
 
 from __future__ import annotations
 
+import contextvars
 import json
 import os
 import re
@@ -128,8 +129,9 @@ def _reap(cluster: Cluster) -> None:
     with cluster.db.session() as session:
         stale = [b.id for b in session.scalars(select(Build).where(Build.state.in_(ACTIVE))) if _orphaned(b)]
     for build_id in stale:
-        _finish(cluster, build_id, "failed",
-                error="the server process running this build stopped; start it again")
+        # In an empty context: this write is housekeeping, not the audited operation of the caller.
+        contextvars.Context().run(_finish, cluster, build_id, "failed",
+                                  "the server process running this build stopped; start it again")
 
 
 def start_build(cluster: Cluster, requested_by: str, arch: str = "x86_64",

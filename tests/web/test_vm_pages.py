@@ -167,3 +167,20 @@ def test_websockify_relays_only_with_the_token(tmp_path):
     finally:
         proxies.close()
         display.close()
+
+
+def test_vm_actions_through_the_api(vm_app, tokens):
+    from tests.web.apiclient import Api, OpenApiChecker
+
+    app, name, _ = vm_app
+    client = app.test_client()
+    api = Api(client, OpenApiChecker(client.get("/api/v1/openapi.json").get_json()))
+    act = f"/vms/{name}/actions"
+    assert api("POST", act, token=tokens.reader, json={"action": "install"}).status_code == 403
+    assert api("POST", act, token=tokens.admin, json={"action": "install"}).get_json()["state"] == "active"
+    assert api("POST", act, token=tokens.admin, json={"action": "pause"}).get_json()["state"] == "paused"
+    missing = api("POST", act, token=tokens.admin, json={"action": "move"})
+    assert missing.status_code == 400 and missing.get_json()["field"] == "container"
+    nowhere = api("POST", act, token=tokens.admin, json={"action": "move", "container": "compute-0-0"})
+    assert nowhere.status_code == 400, nowhere.get_json()     # not a container: no data partition
+    assert api("POST", act, token=tokens.admin, json={"action": "stop"}).get_json()["state"] == "shutoff"

@@ -64,7 +64,9 @@ SCHEMAS: dict[str, Any] = {
     "Vm": _obj({"name": S, "slice": I, "mem": I, "cpus": I, "macs": {"type": "array", "items": S},
                 "container": S, "virt_type": S, "disks": {"type": "array", "items": S},
                 "disksizes": {"type": "array", "items": I}, "status": S}),
-    "VmAction": _obj({"action": {"enum": ["install", "start", "stop", "pause", "resume"]}}),
+    "VmAction": _obj({"action": {"enum": ["install", "start", "stop", "pause", "resume", "save", "restore",
+                                          "move"]},
+                      "container": S}, ["action"]),
     "VmActionDone": _obj({"name": S, "action": S, "state": S}),
     "AuditEntry": _obj({"at": {"type": "number"}, "actor": S, "action": S, "target": S, "detail": S}),
     "BuildProblem": _obj({"message": S, "host": S, "file": S, "line": {"type": ["integer", "null"]},
@@ -162,7 +164,8 @@ PATHS: dict[str, Any] = {
                       [SCOPE, TARGET, ATTR], write=True)},
     "/vms": {"get": _op("VMs with their live state from their containers", {"200": _json("VmList")},
                         [_param("live", "query", "no: skip asking libvirt", {"enum": ["yes", "no"]})])},
-    "/vms/{name}/actions": {"post": _op("install (PXE boot), start, stop, pause or resume a VM",
+    "/vms/{name}/actions": {"post": _op("install (PXE boot), start, stop, pause, resume, save, restore or move "
+                                        "(to `container`) a VM",
                                         {"200": _json("VmActionDone")}, [_param("name", "path", "VM name")],
                                         "VmAction", True)},
     "/builds": {

@@ -194,9 +194,8 @@ def run_build(cluster: Cluster, build_id: int) -> None:
     except DistError as exc:
         _finish(cluster, build_id, "failed", exc.message, getattr(exc, "report", None))
     except GraphError as exc:  # a node file that does not parse: the error names file, line and column
-        from ksserver.services.rolls import cluster_sources
-
         from ksserver.generations import generations_dir
+        from ksserver.services.rolls import cluster_sources
 
         live, copies = [str(s.path) for s in cluster_sources(cluster)], str(generations_dir(cluster.settings))
         message = live_paths(exc.message, live, copies)

@@ -12,7 +12,6 @@ import pytest
 from werkzeug.serving import make_server
 
 from ksserver.services import hostviews
-from tests.web.test_vm_pages import vm_app  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(shutil.which("chromedriver") is None or shutil.which("chromium") is None,
@@ -138,7 +137,7 @@ def test_build_fails_on_a_broken_site_profile_and_a_vm_console_opens(
         browser.get(server + page)
         browser.save_screenshot(str(shots / name))
 
-    app, vm, uri = vm_app
+    _, vm, uri = vm_app
     display, _ = _vnc_standin()
     with display:
         conn = hypervisors(uri, "vm-container-0-0").conn

@@ -15,33 +15,12 @@ import threading
 import pytest
 
 from ksserver.errors import InvalidArgument
-from ksserver.services import attrs, partitions, vmconsole, vms
-from ksserver.services.partitions import PartitionSpec
-from ksserver.services.vms import VmRequest
+from ksserver.services import vmconsole
 from tests.web.test_console import _csrf, _login
 
 pytest.importorskip("libvirt", reason="libvirt-python not installed")
 VNC_XML = """<domain type='test'><name>{name}</name><memory>524288</memory><os><type>hvm</type></os>
 <devices><graphics type='vnc' port='{port}' autoport='no' listen='{listen}'/></devices></domain>"""
-
-
-@pytest.fixture
-def vm_app(web_app, web_cluster, hypervisors, tmp_path):
-    web_cluster.hypervisor_factory = hypervisors  # one test-driver state for every request
-    node = tmp_path / "container.xml"
-    node.write_text("<node/>\n")
-    for attr, value in (("libvirt_uri", f"test://{node}"), ("libvirt_domain_type", "test"),
-                        ("vm_nic_kind", "user")):
-        attrs.set_attr(web_cluster, "host", ["vm-container-0-0"], attr, value)
-    data = tmp_path / "state" / "partition1"
-    (data / "kvm" / "disks").mkdir(parents=True)
-    spec = PartitionSpec("sda5", str(data), "900GB", "ext4")
-    partitions.add_partition(web_cluster, "vm-container-0-0", spec)
-    _, _, name = vms.add_vm(web_cluster, VmRequest(container="vm-container-0-0", membership="Compute"))
-    yield web_app, name, f"test://{node}"
-    consoles = getattr(web_app.extensions["ksserver"], "consoles", None)
-    if consoles is not None:
-        consoles.close()
 
 
 def _client(app, user: str, password: str):  # type: ignore[no-untyped-def]

@@ -7,6 +7,7 @@ websockify port it was given."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -18,6 +19,7 @@ from ksserver.web import auth
 from ksserver.web.console import _page, bp
 
 NOVNC_DIR = Path("/usr/share/novnc")  # Debian's novnc package
+_HOSTNAME = re.compile(r"^(?:[A-Za-z0-9.\-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])$")
 ACTIONS = ("start", "stop", "pause", "resume", "save", "restore", "move", "install")
 
 
@@ -72,9 +74,11 @@ def vm_action(name: str) -> Response:
 def vm_console(name: str) -> Response:
     """Admins only: a VM's screen and keyboard are root on it."""
     auth.admin()
+    host = request.host.rsplit(":", 1)[0] if not request.host.endswith("]") else request.host
+    if not _HOSTNAME.match(host):  # it goes into a CSP header: no room for another directive
+        raise InvalidArgument("the request's Host header is not a host name or address")
     lease = _proxies().open(vmconsole.vnc_target(auth.cluster(), name))
     response = _page("vmconsole.html", name=name, lease=lease)
-    host = request.host.rsplit(":", 1)[0] if not request.host.endswith("]") else request.host
     sockets = f"ws://{host}:{lease.port} wss://{host}:{lease.port}"
     response.headers["Content-Security-Policy"] = (
         f"default-src 'none'; script-src 'self'; connect-src {sockets}; img-src 'self' data:; "

@@ -120,6 +120,10 @@ def test_console_page_runs_websockify_to_the_display(vm_app, tokens, hypervisors
         csp = page.headers["Content-Security-Policy"]
         assert "script-src 'self'" in csp and f"connect-src ws://localhost:{port}" in csp
         assert "'unsafe-inline'" not in csp and '<script type="module" src="/console/static/vnc.js">' in html
+        consoles = app.extensions["ksserver"].consoles
+        before = consoles.live()
+        forged = admin.get(f"/console/vms/{name}/console", headers={"Host": "x; script-src *"})
+        assert forged.status_code == 400 and consoles.live() == before  # refused before starting a proxy
         relayed = _websocket_first_frame(int(port), ws_token)     # what noVNC does with the page's data
         assert relayed.startswith(b"HTTP/1.1 101") and b"RFB 003.008" in relayed
         serving.join(10)

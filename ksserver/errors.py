@@ -116,6 +116,12 @@ class BuildBusy(RocksError):
     status = 409
 
 
+class ConsoleBusy(RocksError):
+    """As many browser-console proxies run as a server process allows; one must end first."""
+
+    status = 503
+
+
 class VMFailure(RocksError):
     """A libvirt operation on a VM container failed; the message names the VM and container."""
 

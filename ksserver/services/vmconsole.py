@@ -21,15 +21,11 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
-from ksserver.errors import InvalidArgument, RocksError
+from ksserver.errors import ConsoleBusy, InvalidArgument, RocksError
 from ksserver.services import Cluster
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 ANY = ("0.0.0.0", "::", "")
-
-
-class ConsoleBusy(RocksError):
-    status = 503
 
 
 @dataclass(frozen=True)

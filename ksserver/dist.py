@@ -104,8 +104,10 @@ def build_distribution(settings: Settings, db: Database, arch: str = "x86_64",
                 extra = f" (and {more} more)" if more > 0 else ""
                 undefined = ("; undefined attributes (a site supplies them): " + "; ".join(report.undefined)
                              if report.undefined else "")
-                raise DistError(f"{report.failed_hosts} of {report.hosts} kickstarts failed; the "
-                                f"distribution was not rebuilt: " + "; ".join(report.failures) + extra + undefined)
+                error = DistError(f"{report.failed_hosts} of {report.hosts} kickstarts failed; the "
+                                  f"distribution was not rebuilt: " + "; ".join(report.failures) + extra + undefined)
+                error.report = report  # type: ignore[attr-defined]  # build jobs show each failure on its own
+                raise error
             report.templates = compiler.cache_info()["templates"]
             report.os_tree = _swap_in_tree(settings, library, dist_root, arch, gen_id)
         except BaseException:

@@ -110,6 +110,18 @@ class DistError(RocksError):
     pass
 
 
+class BuildBusy(RocksError):
+    """A build job is already queued or running: one ``rocks-dist dist`` at a time."""
+
+    status = 409
+
+
+class ConsoleBusy(RocksError):
+    """As many browser-console proxies run as a server process allows; one must end first."""
+
+    status = 503
+
+
 class VMFailure(RocksError):
     """A libvirt operation on a VM container failed; the message names the VM and container."""
 

@@ -21,7 +21,8 @@ _HOST_SCOPED = (models.Interface, models.HostAttribute, models.Boot, models.Inst
 # Rows the kickstart server does not hold in memory: changing them needs no reload anywhere.  (If a
 # server cache ever holds partitions, move Partition to _HOST_SCOPED.)
 _NOT_SERVED = (models.Partition, models.Change, models.User, models.UserToken, models.WebSession,
-               models.AuditEntry, models.InstallStatus, models.HostPartitioning)  # not kickstart input
+               models.AuditEntry, models.InstallStatus, models.HostPartitioning,
+               models.Build)  # accounts, audit, install status, partitioning state, builds: no kickstart input
 _NOT_SERVED_TABLES = frozenset(m.__tablename__ for m in _NOT_SERVED)
 _KEY = "ksserver_changed"
 _KEEP = 20000  # change rows kept; a reader further behind reloads everything

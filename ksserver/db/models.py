@@ -331,3 +331,28 @@ class HostPartitioning(Base):
     plan: Mapped[str] = mapped_column(Text, default="")  # installer_plugin.decide.Plan.to_dict() JSON
     plan_text: Mapped[str] = mapped_column(Text, default="")
     plan_at: Mapped[float] = mapped_column(default=0.0)
+
+
+class Build(Base):
+    """One ``rocks-dist dist`` run started from the REST API or the console, as an asynchronous job.
+
+    A row rather than process memory, so every worker of every server reports the same state.  The
+    lists (failures, warnings, undefined attributes) are JSON text: read whole, never queried into."""
+
+    __tablename__ = "builds"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)  # queued|running|succeeded|failed
+    arch: Mapped[str] = mapped_column(String(16), default="x86_64")
+    requested_by: Mapped[str] = mapped_column(String(128), default="")
+    worker: Mapped[str] = mapped_column(String(256), default="")   # host:pid of the process running it
+    progress: Mapped[str] = mapped_column(Text, default="")        # what it is doing now, for people
+    percent: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[float] = mapped_column(default=0.0)
+    started_at: Mapped[float] = mapped_column(default=0.0)
+    finished_at: Mapped[float] = mapped_column(default=0.0)
+    generation: Mapped[str] = mapped_column(String(64), default="")
+    hosts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    failures: Mapped[str] = mapped_column(Text, default="[]")
+    warnings: Mapped[str] = mapped_column(Text, default="[]")
+    undefined: Mapped[str] = mapped_column(Text, default="[]")

@@ -130,6 +130,10 @@ class KickstartCompiler:
         files = {name: self.library.node_files(name) for name in order}
         return graph_dot(graph, root, order, edges, files)
 
+    def graph_name(self, attrs: Mapping[str, str]) -> str:
+        """The graph a traversal with ``attrs`` follows (attribute ``graph``, else default)."""
+        return self._graph(attrs)
+
 
 def undefined_report(compiler: KickstartCompiler,
                      hosts: Iterable[tuple[str, str, Mapping[str, str]]]) -> list[str]:

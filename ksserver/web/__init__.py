@@ -36,7 +36,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     services = Services(settings, db or Database.from_url(settings.effective_database_url))
     app.extensions["ksserver"] = services
 
-    from ksserver.web import api, console, errors, files, lifecycle, partitions
+    # the console_* modules add their pages to console.bp before it is registered
+    from ksserver.web import (  # noqa: F401
+        api, console, console_graph, console_overview, console_site, console_vms, errors, files, lifecycle,
+        partitions)
     from ksserver.web.kickstart import KickstartEndpoint
 
     app.register_blueprint(files.bp)

@@ -1,4 +1,5 @@
-"""The web console: server-rendered pages (Flask + Jinja2, autoescaped; no JavaScript needed) over
+"""The web console: server-rendered pages (Flask + Jinja2, autoescaped; scripts only where a page needs
+them: the host table's live column and the VM console, our own static files) over
 ``ksserver.services``.  Login, the host table (paged, searched and filtered in the database), a host's
 page, bulk boot actions; every change needs the admin role, the session's CSRF token and, on a host,
 the version the admin saw."""
@@ -140,8 +141,11 @@ def hosts() -> Response:
     def page_url(n: int) -> str:
         return url_for("console.hosts") + "?" + urlencode({**kept, "page": n})
 
-    return _page("hosts.html", page=page, filters=filters, appliances=apps, counts=counts, last=last,
-                 page_url=page_url, message=request.args.get("done", ""))
+    response = _page("hosts.html", page=page, filters=filters, appliances=apps, counts=counts, last=last,
+                     page_url=page_url, message=request.args.get("done", ""))
+    # static/live.js refreshes the boot column: our own file only, talking to this origin only
+    response.headers["Content-Security-Policy"] = CSP + "; script-src 'self'; connect-src 'self'"
+    return response
 
 
 @bp.post("/hosts/boot")

@@ -1,6 +1,7 @@
 """The console in a real browser: headless Chromium (Debian's chromium + chromium-driver) driven by
-selenium logs in, finds a host, changes an attribute and sets the host to reinstall.  Screenshots of
-the pages are saved in the test's tmp dir (``screenshots/``)."""
+selenium logs in, finds a host, changes an attribute and sets the host to reinstall; sees the host table
+update itself; starts a build that fails on a broken site profile and sees file and line; opens a VM's
+console.  Screenshots of the pages are saved in the test's tmp dir (``screenshots/``)."""
 
 from __future__ import annotations
 
@@ -88,4 +89,67 @@ def test_admin_finds_a_host_changes_an_attribute_and_reinstalls_it(server, brows
     browser.save_screenshot(str(shots / "host.png"))
     assert hostviews.host_detail(web_cluster, "compute-0-1").summary.boot == "install"
     for name in ("login.png", "hosts.png", "host.png"):
+        assert (shots / name).stat().st_size > 1000
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_build_fails_on_a_broken_site_profile_and_a_vm_console_opens(
+        server, browser, tokens, web_cluster, settings, vm_app, hypervisors, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as until
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    from ksserver.services import boot
+    from tests.web.test_vm_pages import VNC_XML, _vnc_standin
+
+    wait = WebDriverWait(browser, 60)
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    nodes = settings.site_profile_dir / "nodes"
+    nodes.mkdir(parents=True, exist_ok=True)
+    broken = nodes / "extend-compute.xml"
+    broken.write_text("<kickstart>\n<main>\n  <post>unclosed\n</kickstart>\n")
+    browser.get(server + "/console/login")
+    browser.find_element(By.ID, "user").send_keys("alice")
+    browser.find_element(By.ID, "password").send_keys("alice-password")
+    browser.find_element(By.ID, "login").click()
+    assert browser.find_element(By.ID, "whoami").text == "alice (admin)"
+
+    # the host table's script updates the boot column without a reload
+    boot.set_boot(web_cluster, ["compute-0-1"], "install")
+    live_cell = (By.CSS_SELECTOR, 'td[data-host="compute-0-1"]')
+    wait.until(until.text_to_be_present_in_element(live_cell, "install"))
+    browser.save_screenshot(str(shots / "hosts-live.png"))
+
+    browser.get(server + "/console/site")
+    assert "extend-compute.xml" in browser.find_element(By.ID, "changes").text
+    browser.save_screenshot(str(shots / "site.png"))
+    browser.find_element(By.ID, "build").click()
+    wait.until(until.text_to_be_present_in_element((By.ID, "state"), "failed"))  # the page refreshes itself
+    failure = browser.find_element(By.CSS_SELECTOR, "#failures tbody tr")
+    assert failure.find_element(By.CLASS_NAME, "file").text == str(broken)
+    assert failure.find_element(By.CLASS_NAME, "line").text.isdigit()
+    browser.save_screenshot(str(shots / "build.png"))
+    broken.unlink()
+
+    for page, name in (("/console/graph", "graph.png"), ("/console/overview", "overview.png"),
+                       ("/console/hosts/compute-0-0", "host.png")):
+        browser.get(server + page)
+        browser.save_screenshot(str(shots / name))
+
+    _, vm, uri = vm_app
+    display, _ = _vnc_standin()
+    with display:
+        conn = hypervisors(uri, "vm-container-0-0").conn
+        conn.defineXML(VNC_XML.format(name=vm, port=display.getsockname()[1], listen="127.0.0.1")).create()
+        browser.get(server + f"/console/vms/{vm}")
+        assert browser.find_element(By.ID, "vm-state").text == "active"
+        browser.save_screenshot(str(shots / "vm.png"))
+        browser.find_element(By.ID, "open-console").click()
+        # noVNC (our module, then noVNC's) ran and reached the stand-in display through websockify
+        wait.until(lambda b: b.find_element(By.ID, "vnc-status").text != "connecting")
+        browser.save_screenshot(str(shots / "vm-console.png"))
+        errors = [e for e in browser.get_log("browser") if "Content Security Policy" in e.get("message", "")]
+        assert errors == [], errors
+    for name in ("site.png", "build.png", "graph.png", "overview.png", "vm.png", "vm-console.png"):
         assert (shots / name).stat().st_size > 1000

@@ -64,11 +64,24 @@ SCHEMAS: dict[str, Any] = {
     "Vm": _obj({"name": S, "slice": I, "mem": I, "cpus": I, "macs": {"type": "array", "items": S},
                 "container": S, "virt_type": S, "disks": {"type": "array", "items": S},
                 "disksizes": {"type": "array", "items": I}, "status": S}),
-    "VmAction": _obj({"action": {"enum": ["install", "start", "stop", "pause", "resume"]}}),
+    "VmAction": _obj({"action": {"enum": ["install", "start", "stop", "pause", "resume", "save", "restore",
+                                          "move"]},
+                      "container": S}, ["action"]),
     "VmActionDone": _obj({"name": S, "action": S, "state": S}),
     "AuditEntry": _obj({"at": {"type": "number"}, "actor": S, "action": S, "target": S, "detail": S}),
+    "BuildProblem": _obj({"message": S, "host": S, "file": S, "line": {"type": ["integer", "null"]},
+                          "column": {"type": ["integer", "null"]}}),
+    "Build": _obj({"id": I, "state": {"enum": ["queued", "running", "succeeded", "failed"]}, "arch": S,
+                   "requested_by": S, "progress": S, "percent": I, "created_at": {"type": "number"},
+                   "started_at": {"type": "number"}, "finished_at": {"type": "number"}, "generation": S,
+                   "hosts": I, "error": S, "failures": {"type": "array", "items": _ref("BuildProblem")},
+                   "warnings": {"type": "array", "items": S}, "undefined": {"type": "array", "items": S},
+                   "finished": B}),
+    "NewBuild": _obj({"arch": S}, []),
+    "SiteFileChange": _obj({"label": S, "relpath": S, "change": {"enum": ["added", "changed", "removed"]},
+                            "path": S}),
 }
-for _name in ("Appliance", "Membership", "Network", "BootAction", "ScopedAttribute", "Vm", "AuditEntry"):
+for _name in ("Build", "SiteFileChange", "Appliance", "Membership", "Network", "BootAction", "ScopedAttribute", "Vm", "AuditEntry"):
     SCHEMAS[_name + "List"] = _items(_name)
 
 
@@ -151,9 +164,21 @@ PATHS: dict[str, Any] = {
                       [SCOPE, TARGET, ATTR], write=True)},
     "/vms": {"get": _op("VMs with their live state from their containers", {"200": _json("VmList")},
                         [_param("live", "query", "no: skip asking libvirt", {"enum": ["yes", "no"]})])},
-    "/vms/{name}/actions": {"post": _op("install (PXE boot), start, stop, pause or resume a VM",
+    "/vms/{name}/actions": {"post": _op("install (PXE boot), start, stop, pause, resume, save, restore or move "
+                                        "(to `container`) a VM",
                                         {"200": _json("VmActionDone")}, [_param("name", "path", "VM name")],
                                         "VmAction", True)},
+    "/builds": {
+        "get": _op("Builds, newest first", {"200": _json("BuildList")},
+                   [_param("limit", "query", "newest N builds (1-200, default 20)", I)]),
+        "post": _op("Start `rocks-dist dist` as a job (one at a time; 409 while one runs); poll the Location",
+                    {"202": {**_json("Build", "queued"),
+                             "headers": {"Location": {"description": "the build's URL", "schema": S}}}},
+                    body="NewBuild", write=True)},
+    "/builds/{id}": {"get": _op("One build: state, progress, failures with file, line and column",
+                                {"200": _json("Build")}, [_param("id", "path", "build id", I)])},
+    "/site/changes": {"get": _op("Node and graph files changed since the published generation",
+                                 {"200": _json("SiteFileChangeList")})},
     "/audit": {"get": _op("Who changed what through the API and the console (admins only)",
                           {"200": _json("AuditEntryList")},
                           [_param("limit", "query", "newest N entries", I), _param("actor", "query", "one user")])},

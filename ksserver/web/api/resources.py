@@ -12,7 +12,7 @@ from ksserver.values import is_secret_attr, parse_bool
 from ksserver.web import auth
 from ksserver.web.api import FieldError, bp, json_body
 
-VM_ACTIONS = ("install", "start", "stop", "pause", "resume")
+VM_ACTIONS = ("install", "start", "stop", "pause", "resume", "save", "restore", "move")
 
 
 @bp.get("/whoami")
@@ -117,14 +117,23 @@ def list_vms() -> Response:
 @bp.post("/vms/<name>/actions")
 def vm_action(name: str) -> Response:
     principal = auth.admin()
-    action = json_body().get("action")
+    body = json_body()
+    action, container = body.get("action"), body.get("container")
     if action not in VM_ACTIONS:
         raise FieldError("action", f"must be one of {', '.join(VM_ACTIONS)}")
-    with auth.audited(principal, f"vm {action}", name):
+    if action == "move" and not (isinstance(container, str) and container.strip()):
+        raise FieldError("container", "move needs the name of the container to move the VM to")
+    with auth.audited(principal, f"vm {action}", name, f"to {container}" if action == "move" else ""):
         if action == "install":
             state = vms.create_vm(auth.cluster(), name)
         elif action == "start":
             state = vms.start_vm(auth.cluster(), name)
+        elif action == "save":
+            state = vms.save_vm(auth.cluster(), name)
+        elif action == "restore":
+            state = vms.restore_vm(auth.cluster(), name)
+        elif action == "move":
+            state = vms.move_vm(auth.cluster(), name, container.strip())
         else:
             state = vms.vm_power(auth.cluster(), name, action)
     return jsonify(name=name, action=action, state=state)

@@ -71,7 +71,11 @@ def live_states(cluster: Cluster, names: list[str]) -> list[HostLive]:
 
     if len(names) > MAX_LIVE_HOSTS:
         raise InvalidArgument(f"at most {MAX_LIVE_HOSTS} hosts at a time")
-    query = (select(Host.name, func.coalesce(Boot.action, "os")).outerjoin(Boot, Boot.host_id == Host.id)
+    from ksserver.db.models import InstallStatus
+
+    query = (select(Host.name, func.coalesce(Boot.action, "os"), InstallStatus.stage)
+             .outerjoin(Boot, Boot.host_id == Host.id).outerjoin(InstallStatus, InstallStatus.host_id == Host.id)
              .where(Host.name.in_(names)).order_by(Host.name))
     with cluster.db.session() as session:
-        return [HostLive(n, "install" if b == "install" else "os", None) for n, b in session.execute(query)]
+        return [HostLive(n, "install" if b == "install" else "os", stage)
+                for n, b, stage in session.execute(query)]

@@ -36,7 +36,7 @@ def test_live_json_and_the_host_table_script(reader, web_cluster):
     assert 'data-host="compute-0-0"' in html and 'data-live="/console/hosts/live.json"' in html
     boot.set_boot(web_cluster, ["compute-0-0"], "install")
     live = reader.get("/console/hosts/live.json?host=compute-0-0&host=compute-0-1&host=nobody").get_json()
-    assert live == {"hosts": [{"name": "compute-0-0", "boot": "install", "stage": None},
+    assert live == {"hosts": [{"name": "compute-0-0", "boot": "install", "stage": "issued"},
                               {"name": "compute-0-1", "boot": "os", "stage": None}]}
     assert web_cluster and reader.get("/console/hosts/live.json?" + "&".join(["host=x"] * 501)).status_code == 400
     anonymous = reader.application.test_client().get("/console/hosts/live.json?host=compute-0-0")

@@ -73,6 +73,22 @@ class SessionLibvirtd:
         if os.geteuid() == 0:
             os.chown(path, self.uid, self.gid)
 
+    def _display_ports(self, config_home: str) -> None:
+        """Each daemon picks VNC ports from its own random range: two test daemons (or another QEMU on
+        the machine) both taking 5900 made 'start' fail with 'Address already in use'."""
+        import random
+
+        base = random.Random().randrange(20000, 60000, 100)
+        conf_dir = os.path.join(config_home, "libvirt")
+        os.makedirs(conf_dir, exist_ok=True)
+        self._own(conf_dir)
+        path = os.path.join(conf_dir, "qemu.conf")
+        with open(path, "w") as handle:
+            handle.write(f"remote_display_port_min = {base}\nremote_display_port_max = {base + 99}\n"
+                         f"websocket_port_min = {base + 100}\nwebsocket_port_max = {base + 199}\n")
+        if os.geteuid() == 0:
+            os.chown(path, self.uid, self.gid)
+
     def start(self, timeout: float = 15.0) -> SessionLibvirtd:
         env = {
             "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
@@ -85,6 +101,7 @@ class SessionLibvirtd:
         for key in ("XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "XDG_DATA_HOME"):
             self._own(env[key])
         self._own(self.cache_home)
+        self._display_ports(env["XDG_CONFIG_HOME"])
         argv = [LIBVIRTD]
         if os.geteuid() == 0:
             argv = ["setpriv", f"--reuid={self.uid}", f"--regid={self.gid}", "--clear-groups", *argv]

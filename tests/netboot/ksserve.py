@@ -28,7 +28,8 @@ def _reachable(bind: str, port: int, prefix: list[str]) -> bool:
             return True
         return False
     probe = f"import socket; socket.create_connection(({bind!r}, {port}), timeout=0.5).close()"
-    return subprocess.run([*prefix, sys.executable, "-c", probe], capture_output=True, timeout=30).returncode == 0
+    done = subprocess.run([*prefix, sys.executable, "-c", probe], check=False, capture_output=True, timeout=30)
+    return done.returncode == 0
 
 
 @contextlib.contextmanager

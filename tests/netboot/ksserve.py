@@ -34,10 +34,11 @@ def _reachable(bind: str, port: int, prefix: list[str]) -> bool:
 
 @contextlib.contextmanager
 def ksserver(settings: Settings, bind: str = "127.0.0.1", prefix: list[str] | None = None,
-             timeout: float = 30.0) -> Iterator[int]:
+             timeout: float = 30.0, port: int | None = None) -> Iterator[int]:
     """Yields the port; raises if the server does not answer within ``timeout`` seconds."""
-    port = free_port()
-    env = dict(os.environ, KSSERVER_ROOT=str(settings.root), KSSERVER_DATABASE_URL=settings.database_url)
+    port = port or free_port()
+    env = dict(os.environ, KSSERVER_ROOT=str(settings.root), KSSERVER_DATABASE_URL=settings.database_url,
+               KSSERVER_INSTALL_SERVER_URL=settings.install_server_url)
     log_path = settings.root / "serve.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen([*(prefix or []), sys.executable, "-m", "ksserver.cli.serve", "serve", "--bind",

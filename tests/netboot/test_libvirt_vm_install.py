@@ -11,6 +11,7 @@ The guest reaches the host's loopback as 10.0.2.2 (slirp), so the VM's Kickstart
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import time
@@ -18,12 +19,16 @@ from pathlib import Path
 
 import pytest
 
+from ksserver.db.session import Database
+from ksserver.services import Cluster, console
 from tests.cli.test_vms_libvirtd import _container
 from tests.netboot.kernel import KernelKit
 from tests.netboot.ksserve import ksserver
 from tests.netboot.test_ksserver_install_boot import _os_tree
 from tests.xenvm.conftest import libvirt_cache_home, libvirtd_factory  # noqa: F401  (fixtures)
 
+# loglevel=1: no kernel message lands in the middle of a NETBOOT line on a busy machine.
+KERNEL_ARGS = "console=ttyS0 panic=-1 loglevel=1"
 pytestmark = [pytest.mark.slow, pytest.mark.libvirtd, pytest.mark.timeout(600)]
 VM = "compute-0-0-0"
 BOOT_TIMEOUT = "240"  # seconds a TCG install may take on a busy 2-core machine
@@ -53,6 +58,7 @@ def _netboot_lines(text: str) -> list[str]:
 
 def _installed(result, lines: list[str], log: str) -> None:  # type: ignore[no-untyped-def]
     assert result.code == 0, result
+    lines = [*lines, result.out[-4000:]]  # shown when an assertion fails
     assert "console closed: VM stopped" in result.err, (result.err, lines, log)
     assert any(line.startswith("NETBOOT: kickstart fetched") for line in lines), (lines, log)
     for stage in ("kickstart", "pre", "partition", "packages", "post", "finished"):
@@ -68,14 +74,14 @@ def _state(rocks) -> tuple[str, str]:  # type: ignore[no-untyped-def]
 
 
 def test_vm_pxe_installs_reinstalls_and_shows_its_console(tmp_path: Path, kernel: KernelKit, cluster, settings,
-                                                          libvirtd_factory, monkeypatch):  # noqa: F811
+                                                          libvirtd_factory, hypervisors, monkeypatch):  # noqa: F811
     rocks = cluster
     daemon = libvirtd_factory()
     _container(rocks, "vm-container-0-0", daemon)
     tree = _os_tree(tmp_path / "tree", kernel)
     assert rocks("add", "distribution", "testos", f"path={tree}").code == 0
     assert rocks("add", "bootaction", "action=install", "kernel=images/testos/x86_64/vmlinuz",
-                 "ramdisk=images/testos/x86_64/initrd.img", "args=console=ttyS0 panic=-1").code == 0
+                 "ramdisk=images/testos/x86_64/initrd.img", f"args={KERNEL_ARGS}").code == 0
     assert rocks("add", "host", "vm", "vm-container-0-0", "membership=Compute", "mem=384", "disksize=1").code == 0
     mac = rocks("list", "host", "vm", VM).out.splitlines()[1].split()[4]
     viewer_dir, seen = tmp_path / "viewer", tmp_path / "viewer.out"
@@ -97,6 +103,19 @@ def test_vm_pxe_installs_reinstalls_and_shows_its_console(tmp_path: Path, kernel
         assert re.fullmatch(r"127\.0\.0\.1::59\d\d RFB 003\.00\d\n", seen.read_text()), seen.read_text()
         printed = rocks("console", "host", VM, "print=yes").out
         assert printed == f"vncviewer {seen.read_text().split()[0]}\n"
+
+        brief = rocks("console", "host", VM, "serial=yes", "timeout=1")
+        assert brief.code == 0 and "console closed: timeout" in brief.err, brief
+        read_end, write_end = os.pipe()  # keys: Ctrl-] leaves at once
+        os.write(write_end, b"\x1d")
+        db = Database.from_url(settings.effective_database_url)
+        try:
+            assert console.serial_console(Cluster(settings, db, hypervisors), VM, lambda _: None,
+                                          keys_fd=read_end, timeout=60) == "escape"
+        finally:
+            db.dispose()
+            os.close(read_end)
+            os.close(write_end)
 
         first = rocks("console", "host", VM, "serial=yes", f"timeout={BOOT_TIMEOUT}")
         _installed(first, _netboot_lines(first.out), log.read_text()[-3000:])

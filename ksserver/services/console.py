@@ -75,16 +75,25 @@ def _install_address(host) -> str:  # type: ignore[no-untyped-def]
     return str(ifaces[0].ip)
 
 
-def _vm_location(cluster: Cluster, name: str) -> tuple[bool, str, str, dict[str, str]]:
-    """(is a VM, container libvirt URI, container name, host attributes) from one short read."""
+@dataclass(frozen=True)
+class _Where:
+    """Where a host's consoles are, from one short read (no session held while a console runs)."""
+
+    vm: bool
+    uri: str = ""         # VM: its container's libvirt URI
+    container: str = ""
+    address: str = ""     # physical node: its install address
+    vnc_port: str = ""    # physical node: install_vnc_port attribute
+
+
+def _where(cluster: Cluster, name: str) -> _Where:
     with cluster.db.session() as session:
         host = hosts.get_host(session, name)
-        attrs = host_attrs(session, host)
         if not vms_db.is_vm(session, host):
-            attrs = dict(attrs, _install_address=_install_address(host))
-            return False, "", "", attrs
+            port = host_attrs(session, host).get("install_vnc_port", str(INSTALLER_VNC_PORT))
+            return _Where(False, address=_install_address(host), vnc_port=port)
         vm = vms_db.get_vm(session, name)
-        return True, vms_db.libvirt_uri(vms_db.container_attrs(session, vm.phys_host)), vm.phys_host.name, attrs
+        return _Where(True, vms_db.libvirt_uri(vms_db.container_attrs(session, vm.phys_host)), vm.phys_host.name)
 
 
 def vnc_target(cluster: Cluster, name: str, local_port: int | None = None) -> VncTarget:
@@ -92,21 +101,20 @@ def vnc_target(cluster: Cluster, name: str, local_port: int | None = None) -> Vn
     remote port number)."""
     from xenvm.console import vnc_display
 
-    is_vm, uri, container, attrs = _vm_location(cluster, name)
-    if not is_vm:
-        port_text = attrs.get("install_vnc_port", str(INSTALLER_VNC_PORT))
-        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-            raise InvalidArgument(f"host {name}: install_vnc_port must be a TCP port, not {port_text!r}")
-        return VncTarget(name, "installer", attrs["_install_address"], int(port_text))
-    with container_connection(cluster, uri, container) as hv:
+    where = _where(cluster, name)
+    if not where.vm:
+        if not where.vnc_port.isdigit() or not 0 < int(where.vnc_port) < 65536:
+            raise InvalidArgument(f"host {name}: install_vnc_port must be a TCP port, not {where.vnc_port!r}")
+        return VncTarget(name, "installer", where.address, int(where.vnc_port))
+    with container_connection(cluster, where.uri, where.container) as hv:
         if hv.state(name) not in ("active", "paused"):
             raise VMFailure(f"VM {name} is not running ({hv.state(name)}): start it first "
                             f"('rocks start host vm {name}')")
         display = vnc_display(hv, name)
     if display is None:
-        raise VMFailure(f"VM {name} has no VNC display on {container}")
+        raise VMFailure(f"VM {name} has no VNC display on {where.container}")
     listen = "127.0.0.1" if display.listen in ("0.0.0.0", "::", "") else display.listen
-    ssh_host, ssh_port = _remote(uri)
+    ssh_host, ssh_port = _remote(where.uri)
     if not ssh_host:
         return VncTarget(name, "vm", listen, display.port)
     return VncTarget(name, "vm", "127.0.0.1", local_port or display.port, ssh_host, ssh_port,
@@ -138,9 +146,9 @@ def serial_console(cluster: Cluster, name: str, sink: Callable[[bytes], None], *
     ``stopped``/``escape``/``timeout``.  A physical node has no console stream: InvalidArgument."""
     from xenvm.console import copy_console
 
-    is_vm, uri, container, _ = _vm_location(cluster, name)
-    if not is_vm:
+    where = _where(cluster, name)
+    if not where.vm:
         raise InvalidArgument(f"host {name} is not a VM: its serial console is on its BMC "
                               f"(ipmitool sol activate) or its console server, not in libvirt")
-    with container_connection(cluster, uri, container) as hv:
+    with container_connection(cluster, where.uri, where.container) as hv:
         return copy_console(hv, name, sink, keys_fd=keys_fd, timeout=timeout, force=force)

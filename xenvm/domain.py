@@ -8,6 +8,7 @@ differences are confined to the ``_os``/``_disk``/``_nic`` helpers below.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 from lxml import etree
 
@@ -18,9 +19,14 @@ DEFAULT_BOOTLOADER = "pygrub"
 _E = etree.SubElement
 
 
+QEMU_NS = "http://libvirt.org/schemas/domain/qemu/1.0"
+PXE_NIC_SLOT = 0x10  # explicit PCI slots for command-line NICs: libvirt does not know to skip them
+
+
 def domain_xml(spec: VMSpec) -> str:
     """Return the persistent domain definition for ``spec`` as a pretty-printed string."""
-    root = etree.Element("domain", type=spec.domain_type)
+    pxe_nics = [n for n in spec.nics if n.bootfile]
+    root = etree.Element("domain", type=spec.domain_type, nsmap={"qemu": QEMU_NS} if pxe_nics else None)
     _E(root, "name").text = spec.name
     if spec.uuid:
         _E(root, "uuid").text = spec.uuid
@@ -49,7 +55,8 @@ def domain_xml(spec: VMSpec) -> str:
     for disk in spec.disks:
         _disk(devices, disk, spec)
     for nic in spec.nics:
-        _nic(devices, nic, spec)
+        if not nic.bootfile:
+            _nic(devices, nic, spec)
     if para:
         _E(_E(devices, "console", type="pty"), "target", type="xen", port="0")
         if spec.domain_type == "xen":  # the test driver rejects input devices
@@ -64,7 +71,22 @@ def domain_xml(spec: VMSpec) -> str:
             devices.append(etree.fromstring(raw))
         except etree.XMLSyntaxError as exc:
             raise InvalidSpec(f"VM {spec.name}: bad extra device XML: {exc}", vm=spec.name) from None
+    if pxe_nics:
+        _pxe_nics(root, pxe_nics)
     return str(etree.tostring(root, pretty_print=True, encoding="unicode"))
+
+
+def _pxe_nics(root: etree._Element, nics: list[NicSpec]) -> None:
+    """User-mode NICs with a DHCP boot file: libvirt's <interface type='user'> cannot set one, so they
+    are QEMU arguments (the recipe that PXE-boots under libvirt, environment-recipes section 3)."""
+    cmdline = _E(root, f"{{{QEMU_NS}}}commandline")
+    for i, nic in enumerate(nics):
+        bootfile = (nic.bootfile or "").replace(",", ",,")  # QEMU option syntax: a comma is doubled
+        model = "virtio-net-pci" if nic.model in (None, "virtio") else nic.model
+        args = ("-netdev", f"user,id=pxe{i},bootfile={bootfile}", "-device",
+                f"{model},netdev=pxe{i},mac={nic.mac},bus=pci.0,addr={PXE_NIC_SLOT + i:#x},bootindex={i + 1}")
+        for arg in args:
+            _E(cmdline, f"{{{QEMU_NS}}}arg", value=arg)
 
 
 def _os(root: etree._Element, spec: VMSpec) -> None:
@@ -179,6 +201,7 @@ def describe(xml: str) -> DomainFacts:
         nics.append(
             ((mac.get("address") or "").lower() if mac is not None else "", n.get("type", ""), source)
         )
+    nics += _pxe_nic_facts(root)
     return DomainFacts(
         memory_kib=memory,
         vcpus=int(root.findtext("vcpu") or "1"),
@@ -187,6 +210,22 @@ def describe(xml: str) -> DomainFacts:
         disks=tuple(disks),
         nics=tuple(nics),
     )
+
+
+def _options(arg: str) -> dict[str, str]:
+    """QEMU's ``a=b,c=d`` option syntax (a doubled comma is a literal one) as a dict; a bare word maps to ""."""
+    words = arg.replace(",,", "\0").split(",")
+    return {k.replace("\0", ","): v.replace("\0", ",") for k, _, v in (w.partition("=") for w in words)}
+
+
+def _pxe_nic_facts(root: etree._Element) -> list[tuple[str, str, str]]:
+    """(mac, 'user', bootfile) of the command-line NICs ``_pxe_nics`` wrote."""
+    args = [a.get("value", "") for a in root.iterfind(f"{{{QEMU_NS}}}commandline/{{{QEMU_NS}}}arg")]
+    pairs = [(flag, _options(value)) for flag, value in pairwise(args)
+             if flag in ("-netdev", "-device")]
+    bootfiles = {o.get("id"): o.get("bootfile", "") for flag, o in pairs if flag == "-netdev" and "user" in o}
+    return [(o.get("mac", "").lower(), "user", bootfiles[o["netdev"]])
+            for flag, o in pairs if flag == "-device" and o.get("netdev") in bootfiles]
 
 
 def drift(defined_xml: str, spec: VMSpec) -> list[str]:

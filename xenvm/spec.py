@@ -119,6 +119,9 @@ class NicSpec:
     bridge: str | None = None
     model: str | None = "virtio"
     kind: str = "bridge"
+    # kind 'user' on QEMU/KVM: the URL slirp's DHCP hands iPXE as its boot file (a PXE install needs it:
+    # nobody else answers DHCP on a user-mode network).  Rendered as qemu:commandline, see domain.py.
+    bootfile: str | None = None
 
     def validate(self, vm: str) -> None:
         if self.kind not in NIC_KINDS:
@@ -129,6 +132,11 @@ class NicSpec:
             )
         if self.model is not None and not re.match(r"^[A-Za-z0-9_-]+$", self.model):
             raise InvalidSpec(f"VM {vm}: NIC {self.mac}: bad model {self.model!r}", vm=vm)
+        if self.bootfile is not None:
+            if self.kind != "user":
+                raise InvalidSpec(f"VM {vm}: NIC {self.mac}: a boot file needs kind 'user'", vm=vm)
+            if not re.match(r"^[!-~]+$", self.bootfile):  # printable, no spaces: one QEMU option value
+                raise InvalidSpec(f"VM {vm}: NIC {self.mac}: bad boot file {self.bootfile!r}", vm=vm)
 
 
 @dataclass(frozen=True)
@@ -189,6 +197,8 @@ class VMSpec:
         nics = tuple(replace(n, mac=normalize_mac(n.mac, vm)) for n in self.nics)
         for nic in nics:
             nic.validate(vm)
+            if nic.bootfile and self.domain_type not in ("qemu", "kvm"):
+                raise InvalidSpec(f"VM {vm}: NIC {nic.mac}: a user-mode boot file needs a QEMU/KVM domain", vm=vm)
         _unique([n.mac for n in nics], "MAC address", vm)
         object.__setattr__(self, "nics", nics)
         bad = [b for b in self.boot if b not in BOOT_DEVICES]

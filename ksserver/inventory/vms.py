@@ -232,8 +232,11 @@ def remove_vm(session: Session, vm: VmNode) -> None:
     session.flush()
 
 
-def vm_spec(session: Session, vm: VmNode) -> VMSpec:
-    """The plain description the VM manager needs (xenvm never reads the database)."""
+def vm_spec(session: Session, vm: VmNode, server_url: str | None = None) -> VMSpec:
+    """The plain description the VM manager needs (xenvm never reads the database).
+
+    ``server_url``: where the VM's installer reaches this server; a user-mode NIC on QEMU/KVM gets
+    ``<server_url>/install/ipxe?mac=<mac>`` as its DHCP boot file, so it PXE-boots from us."""
     attrs = container_attrs(session, vm.phys_host)
     kind = hypervisor_kind(attrs)
     domain_type = attrs.get("libvirt_domain_type") or kind
@@ -249,8 +252,11 @@ def vm_spec(session: Session, vm: VmNode) -> VMSpec:
             bridge = f"xenbr.{dev}" if kind == "xen" else dev
         elif nic_kind == "network":
             bridge = attrs.get("vm_network", "default")
+        bootfile = None
+        if nic_kind == "user" and domain_type in ("qemu", "kvm") and server_url:
+            bootfile = f"{server_url}/install/ipxe?mac={iface.mac}"
         nics.append(NicSpec(mac=iface.mac, bridge=bridge, kind=nic_kind,
-                            model=None if kind == "xen" else "virtio"))
+                            model=None if kind == "xen" else "virtio", bootfile=bootfile))
     disks = tuple(DiskSpec.from_rocks(d.vbd_type, d.prefix, d.name, d.device, d.mode, d.size, domain_type)
                   for d in vm.disks)
     host_attrs = attributes.host_own_attrs(session, vm.host)

@@ -3,8 +3,9 @@ their install status until each one finished, failed, stalled or the time ran ou
 
 How a host is rebooted: a VM through libvirt (hard power cycle of its domain); a host with an
 ``ipmi_address`` attribute through ``ipmitool`` (``ipmi_user``, the secret ``ipmi_password`` passed in
-the environment, never on the command line; optional ``ipmi_port``, ``ipmi_interface``); anything else
-by ``ssh root@HOST reboot`` (needs the frontend's key on the node, as Rocks' shoot-node did).
+the environment, never on the command line; optional ``ipmi_port``, ``ipmi_interface``,
+``ipmi_cipher``); anything else by ``ssh root@HOST reboot`` (needs the frontend's key on the node, as
+Rocks' shoot-node did).
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ def _ipmitool(attrs: dict[str, str], *command: str, runner: Runner) -> subproces
             "-U", attrs.get("ipmi_user", "ADMIN"), "-E"]
     if attrs.get("ipmi_port"):
         argv += ["-p", attrs["ipmi_port"]]
+    if attrs.get("ipmi_cipher"):  # a fixed cipher suite skips ipmitool's negotiation (slow on some BMCs)
+        argv += ["-C", attrs["ipmi_cipher"]]
     env = dict(os.environ, IPMI_PASSWORD=attrs.get("ipmi_password", ""))  # -E: not visible in /proc
     done = runner([*argv, *command], env=env, capture_output=True, text=True, timeout=60, check=False)
     if done.returncode != 0:

@@ -16,10 +16,10 @@ from ksserver.errors import InvalidArgument, VMFailure
 from ksserver.inventory import hosts, partitions, vms
 from ksserver.inventory.vms import VmRequest
 from ksserver.services import Cluster
-from ksserver.services.bootfiles import BootFileChanges
+from ksserver.services.bootfiles import BootFileChanges, server_url
 
 __all__ = ["VmRequest", "VmRow", "add_vm", "create_vm", "start_vm", "vm_power", "save_vm", "restore_vm",
-           "move_vm", "list_vms", "set_vm", "dump_vms", "vm_config", "remove_vm"]
+           "move_vm", "list_vms", "set_vm", "dump_vms", "vm_config", "remove_vm", "container_connection"]
 
 
 @dataclass(frozen=True)
@@ -65,11 +65,13 @@ class _Containers:
     def manager(self, session: Any, container: Any) -> Any:
         from xenvm.manager import VMManager
 
-        uri = vms.libvirt_uri(vms.container_attrs(session, container))
+        return VMManager(self.hypervisor(vms.libvirt_uri(vms.container_attrs(session, container)), container.name))
+
+    def hypervisor(self, uri: str, label: str) -> Any:
         if uri not in self._open:
             with _translated():
-                self._open[uri] = self._factory(uri, container.name)
-        return VMManager(self._open[uri])
+                self._open[uri] = self._factory(uri, label)
+        return self._open[uri]
 
     def __enter__(self) -> _Containers:
         return self
@@ -79,6 +81,18 @@ class _Containers:
             for hv in self._open.values():
                 hv.close()
         self._open.clear()
+
+
+@contextlib.contextmanager
+def container_connection(cluster: Cluster, uri: str, label: str) -> Iterator[Any]:
+    """A ``LibvirtHypervisor`` for one container URI (consoles), closed afterwards unless injected.
+    xenvm errors inside the block become ``VMFailure``."""
+    with _Containers(cluster) as containers, _translated():
+        yield containers.hypervisor(uri, label)
+
+
+def _spec(cluster: Cluster, session: Any, vm: Any) -> Any:
+    return vms.vm_spec(session, vm, server_url(cluster.settings, session, vm.host))
 
 
 # -- database only -----------------------------------------------------------------------------
@@ -112,7 +126,7 @@ def vm_config(cluster: Cluster, name: str) -> str:
     from xenvm.domain import domain_xml
 
     with cluster.db.session() as session, _translated():
-        return domain_xml(vms.vm_spec(session, vms.get_vm(session, name)))
+        return domain_xml(_spec(cluster, session, vms.get_vm(session, name)))
 
 
 # -- database + libvirt ------------------------------------------------------------------------
@@ -147,7 +161,7 @@ def create_vm(cluster: Cluster, name: str) -> str:
         boot.set_boot(session, vm.host, "install")
         files.settle(session, vm.host, reissue=True)  # a fresh install token for this install
         # libvirt last inside the transaction: if it refuses, the boot change rolls back with it.
-        state = containers.manager(session, vm.phys_host).create(vms.vm_spec(session, vm))
+        state = containers.manager(session, vm.phys_host).create(_spec(cluster, session, vm))
     files.apply(cluster.settings.tftp_dir)
     return str(state)
 
@@ -155,7 +169,7 @@ def create_vm(cluster: Cluster, name: str) -> str:
 def start_vm(cluster: Cluster, name: str) -> str:
     with cluster.db.session() as session, _Containers(cluster) as containers, _translated():
         vm = vms.get_vm(session, name)
-        return str(containers.manager(session, vm.phys_host).start(vms.vm_spec(session, vm)))
+        return str(containers.manager(session, vm.phys_host).start(_spec(cluster, session, vm)))
 
 
 def vm_power(cluster: Cluster, name: str, action: str) -> str:
@@ -177,7 +191,7 @@ def restore_vm(cluster: Cluster, name: str, path: str | None = None) -> str:
     with cluster.db.session() as session, _Containers(cluster) as containers, _translated():
         vm = vms.get_vm(session, name)
         manager = containers.manager(session, vm.phys_host)
-        target = path or vms.vm_spec(session, vm).saved_path()
+        target = path or _spec(cluster, session, vm).saved_path()
         if target is None:
             raise InvalidArgument(f"VM {name} has no file disk to keep its saved state beside; give file=")
         manager.restore(target)
@@ -195,7 +209,7 @@ def move_vm(cluster: Cluster, name: str, new_container: str) -> str:
         if part is None:
             raise InvalidArgument(f"could not find a partition on host {new_container} to hold the VM's disk image")
         dst_dir = f"{part.mountpoint.rstrip('/')}/{kind}/disks"
-        spec = vms.vm_spec(session, vm)
+        spec = _spec(cluster, session, vm)
         src = containers.manager(session, vm.phys_host)
         dst = containers.manager(session, dst_host).hv
         result = src.move(spec, dst, dst_dir)

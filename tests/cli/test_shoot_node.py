@@ -76,7 +76,7 @@ def test_ssh_fallback_failure_is_reported(cluster):
 
 
 def test_ipmitool_command_line_keeps_the_password_out_of_argv():
-    # A recording runner, not a BMC: OpenIPMI's ipmi_sim would not stay responsive here (see report).
+    # A recording runner: the argv and environment; test_shoot_ipmi_sim.py reboots through a real ipmi_sim.
     calls = []
 
     def runner(argv, **kwargs):  # type: ignore[no-untyped-def]

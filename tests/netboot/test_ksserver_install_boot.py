@@ -83,11 +83,11 @@ def server(cluster, settings):
     log.close()
 
 
-def _os_tree(top: Path, kernel: KernelKit) -> Path:
+def _os_tree(top: Path, kernel: KernelKit, script: str = INSTALLER) -> Path:
     boot = top / "images" / "pxeboot"
     boot.mkdir(parents=True)
     (boot / "vmlinuz").write_bytes(kernel.vmlinuz.read_bytes())
-    build_initramfs(boot / "initrd.img", kernel, INSTALLER)
+    build_initramfs(boot / "initrd.img", kernel, script)
     (top / ".discinfo").write_text("1700000000.0\nTest Linux 9\nx86_64\n")
     return top
 

@@ -158,3 +158,31 @@ def test_test_driver_accepts_our_xml(test_hv, virt_type):
     test_hv.start(spec.name)
     assert test_hv.state(spec.name) == "active"
     assert drift(test_hv.defined_xml(spec.name), spec) == []
+
+
+def test_user_nic_with_a_boot_file_is_a_qemu_command_line_nic():
+    url = "http://10.0.2.2:8080/install/ipxe?mac=52:54:00:00:00:09"
+    spec = VMSpec("pxe", domain_type="qemu", machine="pc",
+                  disks=[DiskSpec("pxe.img", "/d", "vda", "virtio", 1)],
+                  nics=[NicSpec("52:54:00:00:00:09", kind="user", bootfile=url + ",x")])
+    root = etree.fromstring(domain_xml(spec).encode())
+    ns = {"q": "http://libvirt.org/schemas/domain/qemu/1.0"}
+    assert root.find("devices/interface") is None
+    assert [a.get("value") for a in root.findall("q:commandline/q:arg", ns)] == [
+        "-netdev", f"user,id=pxe0,bootfile={url},,x", "-device",
+        "virtio-net-pci,netdev=pxe0,mac=52:54:00:00:00:09,bus=pci.0,addr=0x10,bootindex=1"]
+    assert describe(domain_xml(spec)).nics == (("52:54:00:00:00:09", "user", url + ",x"),)
+    assert drift(domain_xml(spec), spec) == []
+    moved = dataclasses.replace(spec, nics=[NicSpec("52:54:00:00:00:09", kind="user", bootfile=url + "0")])
+    assert drift(domain_xml(spec), moved) == [f"nics: (('52:54:00:00:00:09', 'user', '{url},x'),) -> "
+                                              f"(('52:54:00:00:00:09', 'user', '{url}0'),)"]
+
+
+@pytest.mark.parametrize(("nic", "domain_type", "message"), [
+    (NicSpec("52:54:00:00:00:09", "br0", bootfile="http://x/"), "qemu", "needs kind 'user'"),
+    (NicSpec("52:54:00:00:00:09", kind="user", bootfile="http://x/ y"), "qemu", "bad boot file"),
+    (NicSpec("52:54:00:00:00:09", kind="user", bootfile="http://x/"), "test", "needs a QEMU/KVM domain"),
+])
+def test_boot_file_refusals(nic, domain_type, message):
+    with pytest.raises(InvalidSpec, match=message):
+        VMSpec("pxe", domain_type=domain_type, nics=[nic])

@@ -178,8 +178,14 @@ def host(name: str) -> Response:
             kickstart = graphs.host_kickstarts(auth.cluster(), [detail.summary.name])[0]
         except RocksError as exc:
             ks_error = exc.message
+    from ksserver.services import lifecycle, partitions
+
+    install = lifecycle.list_status(auth.cluster(), [detail.summary.name])[0]
+    states = partitions.partition_states(auth.cluster(), [detail.summary.name])
     return _page("host.html", host=detail, kickstart=kickstart, ks_error=ks_error, reveal=reveal,
-                 message=request.args.get("done", ""))
+                 message=request.args.get("done", ""), install=install,
+                 install_log=install.log if principal.is_admin else "",
+                 partition_state=states[0] if states else None)
 
 
 @bp.post("/hosts/<name>")

@@ -169,3 +169,18 @@ def test_lists_of_other_resources(api, tokens):
     assert api("GET", "/vms?live=no", token=tokens.reader).get_json() == {"items": []}
     assert api("POST", "/vms/nohost/actions", token=tokens.admin, json={"action": "reboot"}).get_json()["field"] \
         == "action"
+
+
+def test_install_partitioning_rolls_and_distributions(api, tokens, web_cluster):
+    from ksserver.services import boot
+
+    boot.set_boot(web_cluster, ["compute-0-0"], "install")
+    status = api("GET", "/hosts/compute-0-0/install", token=tokens.reader)
+    assert status.status_code == 200
+    assert status.get_json()["stage"] == "issued" and status.get_json()["boot_action"] == "install"
+    part = api("GET", "/hosts/compute-0-0/partitioning", token=tokens.reader)
+    assert part.status_code == 200 and part.get_json()["reset"] is False
+    assert api("GET", "/hosts/nosuch/install", token=tokens.reader).status_code == 404
+    assert api("GET", "/rolls", token=tokens.reader).get_json() == {"items": []}
+    assert api("GET", "/distributions", token=tokens.reader).get_json() == {"items": []}
+    assert api("GET", "/rolls").status_code == 401

@@ -165,3 +165,13 @@ def test_host_table_pages_and_filters(admin, web_cluster):
     assert second.count('name="host"') == 10
     assert "compute-3-7<" in admin.get("/console/hosts?q=compute-3-7").get_data(as_text=True)
     assert "No host matches" in admin.get("/console/hosts?appliance=nothing").get_data(as_text=True)
+
+
+def test_host_page_shows_install_stage_and_partitioning(admin, reader, web_cluster):
+    from ksserver.services import boot, partitions
+
+    boot.set_boot(web_cluster, ["compute-0-0"], "install")
+    partitions.set_reset(web_cluster, ["compute-0-0"], True)
+    page = admin.get("/console/hosts/compute-0-0").get_data(as_text=True)
+    assert 'id="install"' in page and "issued" in page and 'id="reset"' in page
+    assert 'id="install"' in reader.get("/console/hosts/compute-0-0").get_data(as_text=True)

@@ -60,7 +60,7 @@ def _rocks_error(exc: RocksError) -> Response:
 
 
 def register(app: Flask) -> None:
-    from ksserver.web.api import builds, hosts, openapi, resources  # noqa: F401  (routes register on bp)
+    from ksserver.web.api import builds, hosts, lifecycle, openapi, resources  # noqa: F401  (routes on bp)
 
     app.register_blueprint(bp)
 

@@ -78,10 +78,20 @@ SCHEMAS: dict[str, Any] = {
                    "warnings": {"type": "array", "items": S}, "undefined": {"type": "array", "items": S},
                    "finished": B}),
     "NewBuild": _obj({"arch": S}, []),
+    "Distribution": _obj({"name": S, "arch": S, "tree": S, "boot_dir": S, "kernel": S, "initrd": S, "source": S,
+                          "family": S, "version": S, "repos": {"type": "array", "items": S}, "files": I}),
+    "Roll": _obj({"name": S, "path": S, "graphs": {"enum": ["add", "replace"]}, "version": S, "enabled": B}),
+    "InstallStatus": _obj({"host": S, "stage": S, "started_at": {"type": "number"},
+                           "updated_at": {"type": "number"}, "finished_at": {"type": "number"},
+                           "boot_action": S, "stalled": B, "log": S}),
+    "RecordedPartition": _obj({"host": S, "device": S, "mountpoint": S, "start": S, "size": S, "partition_id": S,
+                               "fstype": S, "flags": S, "format_flags": S}),
+    "Partitioning": _obj({"host": S, "reset": B, "plan": S,
+                          "partitions": {"type": "array", "items": _ref("RecordedPartition")}}),
     "SiteFileChange": _obj({"label": S, "relpath": S, "change": {"enum": ["added", "changed", "removed"]},
                             "path": S}),
 }
-for _name in ("Build", "SiteFileChange", "Appliance", "Membership", "Network", "BootAction", "ScopedAttribute", "Vm", "AuditEntry"):
+for _name in ("Distribution", "Roll", "Build", "SiteFileChange", "Appliance", "Membership", "Network", "BootAction", "ScopedAttribute", "Vm", "AuditEntry"):
     SCHEMAS[_name + "List"] = _items(_name)
 
 
@@ -144,6 +154,14 @@ PATHS: dict[str, Any] = {
     "/hosts/{name}/kickstart": {
         "get": _op("The kickstart the host gets (admins only)",
                    {"200": {"description": "kickstart text", "content": {"text/plain": {"schema": S}}}}, [NAME])},
+    "/hosts/{name}/install": {
+        "get": _op("The host's install: stage, times, stalled (the failure log for admins only)",
+                   {"200": _json("InstallStatus")}, [NAME])},
+    "/hosts/{name}/partitioning": {
+        "get": _op("Recorded partitions, a pending one-shot reset, the plan of a stopped install",
+                   {"200": _json("Partitioning")}, [NAME])},
+    "/distributions": {"get": _op("Imported OS trees and their boot images", {"200": _json("DistributionList")})},
+    "/rolls": {"get": _op("Rolls of the node library, in order", {"200": _json("RollList")})},
     "/hosts/boot": {"post": _op("Set the next boot action of many hosts", {"200": _json("BulkBoot")},
                                 body="BulkBoot", write=True)},
     "/appliances": {"get": _op("Appliances", {"200": _json("ApplianceList")})},

@@ -220,3 +220,16 @@ def appliance_graph(name: str) -> Response:
     response = Response(svg, mimetype="image/svg+xml")
     response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
     return response
+
+
+@bp.get("/hosts/<name>/plan")
+def host_plan(name: str) -> Response:
+    """The plan the host's next install would follow (admins: runs the site's programs in the sandbox)."""
+    auth.admin()
+    from ksserver.services import partitions
+
+    try:
+        text = partitions.report_plan(auth.cluster(), name).plan.explain()
+    except RocksError as exc:
+        text = exc.message
+    return _page("plan.html", name=name, text=text)

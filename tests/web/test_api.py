@@ -184,3 +184,9 @@ def test_install_partitioning_rolls_and_distributions(api, tokens, web_cluster):
     assert api("GET", "/rolls", token=tokens.reader).get_json() == {"items": []}
     assert api("GET", "/distributions", token=tokens.reader).get_json() == {"items": []}
     assert api("GET", "/rolls").status_code == 401
+
+
+def test_next_install_plan_is_admin_only_and_needs_a_report(api, tokens):
+    assert api("GET", "/hosts/compute-0-0/partition-plan", token=tokens.reader).status_code == 403
+    missing = api("GET", "/hosts/compute-0-0/partition-plan", token=tokens.admin)
+    assert missing.status_code == 404 and "no partition report" in missing.get_json()["error"]

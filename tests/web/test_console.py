@@ -175,3 +175,11 @@ def test_host_page_shows_install_stage_and_partitioning(admin, reader, web_clust
     page = admin.get("/console/hosts/compute-0-0").get_data(as_text=True)
     assert 'id="install"' in page and "issued" in page and 'id="reset"' in page
     assert 'id="install"' in reader.get("/console/hosts/compute-0-0").get_data(as_text=True)
+
+
+def test_next_install_plan_page(admin, reader):
+    page = admin.get("/console/hosts/compute-0-0")
+    assert 'id="plan-link"' in page.get_data(as_text=True)
+    plan = admin.get("/console/hosts/compute-0-0/plan")
+    assert plan.status_code == 200 and "no partition report" in plan.get_data(as_text=True)
+    assert reader.get("/console/hosts/compute-0-0/plan").status_code == 403

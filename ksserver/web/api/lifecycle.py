@@ -46,3 +46,14 @@ def host_partitioning(name: str) -> Response:
     reset, plan = (states[0].reset, states[0].plan_text) if states else (False, "")
     rows = [dataclasses.asdict(p) for p in partitions.list_partitions(cluster, [name])]
     return jsonify(host=name, reset=reset, plan=plan, partitions=rows)
+
+
+@bp.get("/hosts/<name>/partition-plan")
+def host_partition_plan(name: str) -> Response:
+    """The plan the host's next install would follow (admins only: it runs the site's partitioning programs
+    in the sandbox of ``rocks report host partition``)."""
+    auth.admin()
+    result = partitions.report_plan(auth.cluster(), name)
+    plan = result.plan
+    return jsonify(host=name, text=plan.explain(), stop=plan.stop, problems=plan.problems,
+                   directives=plan.directives if not plan.stop else [], user_partition_info=result.user_info)

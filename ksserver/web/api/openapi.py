@@ -80,6 +80,8 @@ SCHEMAS: dict[str, Any] = {
     "NewBuild": _obj({"arch": S}, []),
     "Distribution": _obj({"name": S, "arch": S, "tree": S, "boot_dir": S, "kernel": S, "initrd": S, "source": S,
                           "family": S, "version": S, "repos": {"type": "array", "items": S}, "files": I}),
+    "PartitionPlan": _obj({"host": S, "text": S, "stop": S, "problems": {"type": "array", "items": S},
+                           "directives": {"type": "array", "items": S}, "user_partition_info": S}),
     "Roll": _obj({"name": S, "path": S, "graphs": {"enum": ["add", "replace"]}, "version": S, "enabled": B}),
     "InstallStatus": _obj({"host": S, "stage": S, "started_at": {"type": "number"},
                            "updated_at": {"type": "number"}, "finished_at": {"type": "number"},
@@ -160,6 +162,10 @@ PATHS: dict[str, Any] = {
     "/hosts/{name}/partitioning": {
         "get": _op("Recorded partitions, a pending one-shot reset, the plan of a stopped install",
                    {"200": _json("Partitioning")}, [NAME])},
+    "/hosts/{name}/partition-plan": {
+        "get": _op("The plan the host's next install would follow, from its last report (admins only; runs the "
+                   "site's partitioning programs in a sandbox; 404 before the host's first report)",
+                   {"200": _json("PartitionPlan")}, [NAME])},
     "/distributions": {"get": _op("Imported OS trees and their boot images", {"200": _json("DistributionList")})},
     "/rolls": {"get": _op("Rolls of the node library, in order", {"200": _json("RollList")})},
     "/hosts/boot": {"post": _op("Set the next boot action of many hosts", {"200": _json("BulkBoot")},

@@ -100,7 +100,7 @@ def test_vm_pxe_installs_reinstalls_and_shows_its_console(tmp_path: Path, kernel
             patch.setenv("PATH", str(viewer_dir))
             shown = rocks("console", "host", VM)  # the stand-in viewer talks to QEMU's VNC server
         assert shown.code == 0, shown
-        assert re.fullmatch(r"127\.0\.0\.1::59\d\d RFB 003\.00\d\n", seen.read_text()), seen.read_text()
+        assert re.fullmatch(r"127\.0\.0\.1::\d+ RFB 003\.00\d\n", seen.read_text()), seen.read_text()
         printed = rocks("console", "host", VM, "print=yes").out
         assert printed == f"vncviewer {seen.read_text().split()[0]}\n"
 

@@ -40,6 +40,7 @@ class HostQuery:
     membership: str | None = None
     rack: int | None = None
     boot: str | None = None      # install | os
+    stage: str | None = None     # install stage: issued, kickstart ... finished, failed
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,13 @@ def query_hosts(cluster: Cluster, q: HostQuery) -> HostPage:
         conds.append(Membership.name == q.membership)
     if q.rack is not None:
         conds.append(Host.rack == q.rack)
+    if q.stage:
+        from ksserver.db.models import InstallStatus
+        from ksserver.inventory.lifecycle import STAGES
+
+        if q.stage not in ("issued", *STAGES):
+            raise InvalidArgument(f"stage must be one of issued, {', '.join(STAGES)}; not {q.stage!r}")
+        conds.append(exists().where(and_(InstallStatus.host_id == Host.id, InstallStatus.stage == q.stage)))
     if q.boot == "install":
         conds.append(Boot.action == "install")
     elif q.boot == "os":

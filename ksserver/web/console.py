@@ -124,10 +124,14 @@ def _int(name: str, default: int | None) -> int | None:
 @bp.get("/hosts")
 def hosts() -> Response:
     auth.current()
-    filters = {k: request.args.get(k, "") for k in ("q", "appliance", "rack", "boot")}
+    from ksserver.inventory.lifecycle import STAGES
+
+    filters = {k: request.args.get(k, "") for k in ("q", "appliance", "rack", "boot", "stage")}
     boot_filter = filters["boot"] if filters["boot"] in ("install", "os") else None
+    stage_filter = filters["stage"] if filters["stage"] in ("issued", *STAGES) else None
     query = HostQuery(page=max(1, _int("page", 1) or 1), per_page=PER_PAGE, search=filters["q"],
-                      appliance=filters["appliance"] or None, rack=_int("rack", None), boot=boot_filter)
+                      appliance=filters["appliance"] or None, rack=_int("rack", None), boot=boot_filter,
+                      stage=stage_filter)
     page = hostviews.query_hosts(auth.cluster(), query)
     cluster = auth.cluster()
     counts = {"all": hostviews.query_hosts(cluster, HostQuery(per_page=1)).total,

@@ -190,3 +190,13 @@ def test_next_install_plan_is_admin_only_and_needs_a_report(api, tokens):
     assert api("GET", "/hosts/compute-0-0/partition-plan", token=tokens.reader).status_code == 403
     missing = api("GET", "/hosts/compute-0-0/partition-plan", token=tokens.admin)
     assert missing.status_code == 404 and "no partition report" in missing.get_json()["error"]
+
+
+def test_hosts_filter_by_install_stage(api, tokens, web_cluster):
+    from ksserver.services import boot
+
+    boot.set_boot(web_cluster, ["compute-0-1"], "install")
+    issued = api("GET", "/hosts?stage=issued", token=tokens.reader).get_json()
+    assert [h["name"] for h in issued["items"]] == ["compute-0-1"]
+    assert api("GET", "/hosts?stage=finished", token=tokens.reader).get_json()["total"] == 0
+    assert api("GET", "/hosts?stage=dancing", token=tokens.reader).status_code == 400

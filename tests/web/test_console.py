@@ -183,3 +183,11 @@ def test_next_install_plan_page(admin, reader):
     plan = admin.get("/console/hosts/compute-0-0/plan")
     assert plan.status_code == 200 and "no partition report" in plan.get_data(as_text=True)
     assert reader.get("/console/hosts/compute-0-0/plan").status_code == 403
+
+
+def test_host_table_filters_by_install_stage(admin, web_cluster):
+    from ksserver.services import boot
+
+    boot.set_boot(web_cluster, ["compute-0-1"], "install")
+    page = admin.get("/console/hosts?stage=issued").get_data(as_text=True)
+    assert 'data-host="compute-0-1"' in page and 'data-host="compute-0-0"' not in page

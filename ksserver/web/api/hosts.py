@@ -68,7 +68,7 @@ def list_hosts() -> Response:
     result = hostviews.query_hosts(auth.cluster(), HostQuery(
         page=page, per_page=per_page, search=request.args.get("q", ""),
         appliance=request.args.get("appliance") or None, membership=request.args.get("membership") or None,
-        rack=_int_arg("rack", None), boot=boot_filter))
+        rack=_int_arg("rack", None), boot=boot_filter, stage=request.args.get("stage") or None))
     return jsonify(items=[dataclasses.asdict(h) for h in result.hosts], total=result.total, page=result.page,
                    per_page=result.per_page)
 

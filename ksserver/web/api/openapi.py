@@ -143,7 +143,9 @@ PATHS: dict[str, Any] = {
             _param("q", "query", "part of a host name, or the start of an IP or MAC"),
             _param("appliance", "query", "appliance name"), _param("membership", "query", "membership name"),
             _param("rack", "query", "rack number", I),
-            _param("boot", "query", "next boot action", {"enum": ["install", "os"]})]),
+            _param("boot", "query", "next boot action", {"enum": ["install", "os"]}),
+            _param("stage", "query", "install stage", {"enum": ["issued", "kickstart", "pre", "partition", "packages",
+                                                              "post", "finished", "failed"]})]),
         "post": _op("Add a host (name, rack, rank and IP inferred or allocated as by `rocks add host`)",
                     {"201": {**_json("Host", "created"), "headers": ETAG_HEADER}}, body="NewHost", write=True)},
     "/hosts/{name}": {

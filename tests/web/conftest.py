@@ -61,3 +61,23 @@ def vm_app(web_app, web_cluster, hypervisors, tmp_path):
     consoles = getattr(web_app.extensions["ksserver"], "consoles", None)
     if consoles is not None:
         consoles.close()
+
+
+@pytest.fixture
+def admin(web_app, tokens):  # type: ignore[no-untyped-def]
+    """A console session of the admin 'alice'."""
+    from tests.web.consoleclient import login
+
+    client = web_app.test_client()
+    assert login(client, "alice", "alice-password").status_code == 303
+    return client
+
+
+@pytest.fixture
+def reader(web_app, tokens):  # type: ignore[no-untyped-def]
+    """A console session of the read-only 'rita'."""
+    from tests.web.consoleclient import login
+
+    client = web_app.test_client()
+    assert login(client, "rita", "rita-password").status_code == 303
+    return client

@@ -9,7 +9,8 @@ import pytest
 
 from ksserver.services import builds
 from tests.web.apiclient import Api, OpenApiChecker
-from tests.web.test_console import _csrf, _login
+from tests.web.consoleclient import csrf as _csrf
+from tests.web.consoleclient import login as _login
 
 XSS = "<script>alert(1)</script>"
 
@@ -18,20 +19,6 @@ XSS = "<script>alert(1)</script>"
 def api(web_app, tokens) -> Api:
     client = web_app.test_client()
     return Api(client, OpenApiChecker(client.get("/api/v1/openapi.json").get_json()))
-
-
-@pytest.fixture
-def admin(web_app, tokens):
-    client = web_app.test_client()
-    assert _login(client, "alice", "alice-password").status_code == 303
-    return client
-
-
-@pytest.fixture
-def reader(web_app, tokens):
-    client = web_app.test_client()
-    assert _login(client, "rita", "rita-password").status_code == 303
-    return client
 
 
 def _broken_profile(settings) -> str:  # type: ignore[no-untyped-def]

@@ -9,39 +9,16 @@ import pytest
 from ksserver.inventory.hosts import HostRequest
 from ksserver.services import attrs, hosts, hostviews
 from ksserver.web.auth import SESSION_COOKIE
+from tests.web.consoleclient import CSRF_RE
+from tests.web.consoleclient import csrf as _csrf
+from tests.web.consoleclient import login as _login
 
-CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 VERSION_RE = re.compile(r'name="version" value="([^"]+)"')
-
-
-def _login(client, user: str, password: str, next_page: str = "/console/hosts"):  # type: ignore[no-untyped-def]
-    form = client.get("/console/login").get_data(as_text=True)
-    token = re.search(r'name="login_token" value="([^"]+)"', form)[1]
-    return client.post("/console/login", data={"user": user, "password": password, "login_token": token,
-                                               "next": next_page})
 
 
 def _cookie(client) -> str | None:  # type: ignore[no-untyped-def]
     cookie = client.get_cookie(SESSION_COOKIE)
     return cookie.value if cookie else None
-
-
-@pytest.fixture
-def admin(web_app, tokens):
-    client = web_app.test_client()
-    assert _login(client, "alice", "alice-password").status_code == 303
-    return client
-
-
-@pytest.fixture
-def reader(web_app, tokens):
-    client = web_app.test_client()
-    assert _login(client, "rita", "rita-password").status_code == 303
-    return client
-
-
-def _csrf(client, page: str = "/console/hosts") -> str:  # type: ignore[no-untyped-def]
-    return CSRF_RE.search(client.get(page).get_data(as_text=True))[1]
 
 
 def test_pages_need_a_login(web_app, tokens):

@@ -3,17 +3,7 @@
 
 from __future__ import annotations
 
-import pytest
-
 from ksserver.services import builds, graphviews
-from tests.web.test_console import _login
-
-
-@pytest.fixture
-def reader(web_app, tokens):
-    client = web_app.test_client()
-    assert _login(client, "rita", "rita-password").status_code == 303
-    return client
 
 
 def test_whole_graph_and_nodes(reader, web_cluster):

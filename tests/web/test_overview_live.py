@@ -7,14 +7,6 @@ import pytest
 
 from ksserver.errors import InvalidArgument
 from ksserver.services import boot, overview
-from tests.web.test_console import _login
-
-
-@pytest.fixture
-def reader(web_app, tokens):
-    client = web_app.test_client()
-    assert _login(client, "rita", "rita-password").status_code == 303
-    return client
 
 
 def test_overview_counts_by_appliance_and_boot_action(reader, web_cluster):

@@ -16,7 +16,8 @@ import pytest
 
 from ksserver.errors import InvalidArgument
 from ksserver.services import vmconsole
-from tests.web.test_console import _csrf, _login
+from tests.web.consoleclient import csrf as _csrf
+from tests.web.consoleclient import login as _login
 
 pytest.importorskip("libvirt", reason="libvirt-python not installed")
 VNC_XML = """<domain type='test'><name>{name}</name><memory>524288</memory><os><type>hvm</type></os>

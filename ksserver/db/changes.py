@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ksserver.db import models
 
-_HOST_SCOPED = (models.Interface, models.HostAttribute, models.Boot, models.InstallToken)
-# Rows the kickstart server does not hold in memory: changing them needs no reload anywhere.  (If a
-# server cache ever holds partitions, move Partition to _HOST_SCOPED.)
-_NOT_SERVED = (models.Partition, models.Change, models.User, models.UserToken, models.WebSession,
-               models.AuditEntry, models.InstallStatus, models.HostPartitioning,
-               models.Build)  # accounts, audit, install status, partitioning state, builds: no kickstart input
+# Partitions are kickstart input (the plugin's recorded layout): the server caches them per host view.
+_HOST_SCOPED = (models.Interface, models.HostAttribute, models.Boot, models.InstallToken, models.Partition,
+                models.HostPartitioning)
+# Rows the kickstart server does not hold in memory: changing them needs no reload anywhere.
+_NOT_SERVED = (models.Change, models.User, models.UserToken, models.WebSession, models.AuditEntry,
+               models.InstallStatus, models.Build)  # accounts, audit, install status, builds: no kickstart input
 _NOT_SERVED_TABLES = frozenset(m.__tablename__ for m in _NOT_SERVED)
 _KEY = "ksserver_changed"
 _KEEP = 20000  # change rows kept; a reader further behind reloads everything

@@ -13,6 +13,8 @@ import time
 from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.orm import Session
 
+from ksserver.db import changes
+
 from ksserver.db.models import HostPartitioning, Partition
 from ksserver.errors import InvalidArgument
 from rocks_partition.records import (
@@ -81,6 +83,7 @@ def store_report(session: Session, host_id: int, layout: Layout) -> int:
         rows += [_row(host_id, disk.name, p) for p in disk.partitions] or [_empty_disk_row(host_id, disk)]
     rows += [_row(host_id, raid.device, raid) for raid in layout.raids]
     # Core statements on the session's connection: the ORM's bulk machinery costs more than the work.
+    changes.note_hosts(session, [host_id])  # Core DML below: the ORM hooks do not see it
     conn = session.connection()
     conn.execute(_DELETE, {"host": host_id})
     if rows:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from ksserver.db import changes
 from ksserver.db.models import Host, Partition
 from ksserver.errors import AlreadyExists, InvalidArgument, NotFound
 from ksserver.inventory import validate
@@ -93,7 +94,8 @@ def remove_partitions(session: Session, host: Host, mountpoint: str | None = Non
     query = delete(Partition).where(Partition.host_id == host.id)
     if mountpoint:
         query = query.where(Partition.mountpoint == mountpoint)
-    count = session.execute(query).rowcount
+    with changes.host_scoped(session, [host.id]):
+        count = session.execute(query).rowcount
     if mountpoint and not count:
         raise NotFound(f"host {host.name} has no partition mounted on {mountpoint}")
     return count

@@ -73,6 +73,9 @@ class HostView:
     interfaces: list[IfaceView] = field(default_factory=list)
     own: dict[str, str] = field(default_factory=dict)
     merged: dict[str, str] | None = None
+    # The recorded layout for the installer plugin, read once per view: partition writes are host-scoped
+    # changes, so a new report replaces this view (and the cache with it).
+    partitioning: tuple[str, bool] | None = None   # (DbInfo JSON, a stale plan to clear)
 
     def private_interface(self) -> IfaceView | None:
         with_ip = [i for i in self.interfaces if i.ip]

@@ -56,16 +56,19 @@ def kickstart(rt: InstallerRuntime, req: InstallerRequest, arch: str | None = No
     attrs = rt.snapshot.attrs(host)
     text = str(rt.kickstarts.render(host.appliance, host.root, attrs, host.name, env=req.headers_env,
                                     generation=rt.snapshot.generation))
-    with rt.db.session() as session:  # per-host data the snapshot does not hold: one small read
-        db_info = partition_reports.db_info(session, host.id)
-        stale_plan = record and req.preview is None and partition_reports.has_plan(session, host.id)
+    if host.partitioning is None:  # read once per host view: partition writes replace the view
+        with rt.db.session() as session:
+            host.partitioning = (partition_reports.db_info(session, host.id).to_json(),
+                                 partition_reports.has_plan(session, host.id))
+    db_info_json, has_plan = host.partitioning
+    stale_plan = record and req.preview is None and has_plan
     if stale_plan:  # this install starts: the last install's plan is history (rare, so a write only then)
         with rt.db.session(write=True) as session:
             partition_reports.clear_plan(session, host.id)
     server = server_url or partition_kickstart.server_url("http", None,
                                                           attrs.get("Kickstart_PrivateKickstartHost", ""))
     return partition_kickstart.add_partitioning(
-        text, server, host.arch or "x86_64", db_info.to_json(), req.token if req.preview is None else None,
+        text, server, host.arch or "x86_64", db_info_json, req.token if req.preview is None else None,
         attrs.get("ks_version") or rt.kickstarts.settings.ks_version)
 
 

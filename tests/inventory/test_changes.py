@@ -33,7 +33,8 @@ def test_change_log_scopes(cluster, settings):
     assert cluster("list", "host").code == 0  # reads note nothing
     rows, ids = _changes_after(settings, start)
     c0, c1 = ids["compute-0-0"], ids["compute-0-1"]
-    assert [h for _, h in rows] == [c0, c1, c1, c0, None]  # partition records are not served: not noted
+    # partition records are kickstart input (the plugin's recorded layout): host-scoped, like attributes
+    assert [h for _, h in rows] == [c0, c1, c1, c0, c1, c1, None]
 
 
 def test_failed_write_notes_nothing(cluster, settings):

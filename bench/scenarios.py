@@ -161,11 +161,14 @@ def rocks_dist(cluster: BenchCluster) -> dict:
     return {"seconds": round(elapsed, 3), "report": out.splitlines()[0]}
 
 
-REPORT = {"disks": {"sda": [
-    {"device": "sda1", "start": "1049kB", "size": "16.8GB", "fstype": "xfs", "flags": "boot", "mountpoint": "/"},
-    {"device": "sda2", "size": "4GB", "fstype": "xfs", "mountpoint": "/var"},
-    {"device": "sda3", "size": "1GB", "fstype": "linux-swap", "mountpoint": "swap"},
-    {"device": "sda5", "size": "900GB", "fstype": "xfs", "mountpoint": "/state/partition1"}]}}
+_GIB = 2 * 1024 * 1024  # 512-byte sectors
+# The installer plugin's report (rocks_partition.records Layout JSON: sizes in sectors).
+REPORT = {"version": 1, "disks": {"sda": {"size": 1000 * _GIB, "label": "gpt", "partitions": [
+    {"device": "sda1", "start": 2048, "size": 16 * _GIB, "fstype": "xfs", "mountpoint": "/", "flags": ["boot"]},
+    {"device": "sda2", "start": 2048 + 16 * _GIB, "size": 4 * _GIB, "fstype": "xfs", "mountpoint": "/var"},
+    {"device": "sda3", "start": 2048 + 20 * _GIB, "size": _GIB, "fstype": "swap", "mountpoint": "swap"},
+    {"device": "sda5", "start": 2048 + 21 * _GIB, "size": 900 * _GIB, "fstype": "xfs",
+     "mountpoint": "/state/partition1"}]}}}
 
 
 def partition_reports(cluster: BenchCluster, connections: int, duration: float) -> dict:
@@ -189,7 +192,7 @@ def partition_reports(cluster: BenchCluster, connections: int, duration: float) 
     with db.session() as session:
         per_host = session.execute(select(Partition.host_id, func.count()).group_by(Partition.host_id)).all()
     db.dispose()
-    complete = sum(1 for _, count in per_host if count == len(REPORT["disks"]["sda"]))
+    complete = sum(1 for _, count in per_host if count == len(REPORT["disks"]["sda"]["partitions"]))
     expected = min(int(result.get("requests", 0)), cluster.n)
     result.update(hosts_recorded=complete, hosts_expected=expected,
                   lost=max(0, expected - complete - int(result["errors"])))

@@ -79,9 +79,6 @@ def digest(files: list[SourceFile]) -> str:
     return h.hexdigest()
 
 
-def live_digest(settings: Settings) -> str:
-    return digest(collect(live_sources(settings)))
-
 
 def write_generation(settings: Settings, sources: list[Source]) -> tuple[str, Path, bool]:
     """Copy ``sources`` into a new generation; (digest, folder, created).  An existing generation with

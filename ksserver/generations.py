@@ -79,7 +79,6 @@ def digest(files: list[SourceFile]) -> str:
     return h.hexdigest()
 
 
-
 def write_generation(settings: Settings, sources: list[Source]) -> tuple[str, Path, bool]:
     """Copy ``sources`` into a new generation; (digest, folder, created).  An existing generation with
     the same digest is reused (created False).  The folder appears by one rename, complete or not at all."""

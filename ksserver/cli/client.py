@@ -123,7 +123,8 @@ def delegate(argv: list[str]) -> tuple[int, str, str] | None:
         return None
     if not token:
         return None
-    body = json.dumps({"protocol": PROTOCOL, "argv": argv, "settings": settings_fingerprint(settings)}).encode()
+    body = json.dumps({"protocol": PROTOCOL, "argv": argv,
+                       "settings": settings_fingerprint(settings)}).encode()
     try:
         sock = socket.create_connection((info["host"], info["port"]), timeout=5)
     except OSError:

@@ -74,7 +74,8 @@ def _granian_server(settings: Settings) -> Any:
     ), functools.partial(rsgi.load, settings)
 
 
-@command("serve", local=True, summary="Run the production kickstart server for $KSSERVER_ROOT (granian or gunicorn).",
+@command("serve",
+         local=True, summary="Run the production kickstart server for $KSSERVER_ROOT (granian or gunicorn).",
          max_args=0, needs_db=False,
          params={"bind": Param("address:port (default from settings, 127.0.0.1:8080)"),
                  "workers": Param("worker processes (default from settings)", INT),

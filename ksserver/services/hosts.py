@@ -68,7 +68,8 @@ def list_hosts(cluster: Cluster, names: list[str]) -> list[HostRow]:
         found: dict[str, Any] = {}
         unique = sorted(set(wanted))
         for start in range(0, len(unique), 500):  # bounded IN lists (SQLite caps bound parameters)
-            found.update((row[0], row) for row in session.execute(query.where(Host.name.in_(unique[start:start + 500]))))
+            chunk = query.where(Host.name.in_(unique[start:start + 500]))
+            found.update((row[0], row) for row in session.execute(chunk))
     for name, key in zip(names, wanted):
         if key not in found:
             raise HostNotFound(f"unknown host {name!r}")

@@ -80,7 +80,7 @@ def run_command() -> Response:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        return _answer(401, error="send the admin token: Authorization: Bearer TOKEN ($KSSERVER_ROOT/admin-token)")
+        return _answer(401, error="send the admin token ($KSSERVER_ROOT/admin-token): Authorization: Bearer TOKEN")
     actor = _admin_token_name(token.strip())
     if actor is None:
         return _answer(403, error="not an admin token")

@@ -1,5 +1,5 @@
-"""The ``rocks`` script as a process: delegated to a real ``ksserver serve`` it prints the same bytes and exits
-with the same code as the in-process CLI (``KSSERVER_CLI_LOCAL=1``); without a live server it is the
+"""The ``rocks`` script as a process: delegated to a real ``ksserver serve`` it prints the same bytes and
+exits with the same code as the in-process CLI (``KSSERVER_CLI_LOCAL=1``); without a live server it is the
 in-process CLI; its module loads no database code."""
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from tests.netboot.ksserve import free_port, ksserver
 
 pytestmark = pytest.mark.timeout(180)
 ROCKS = str(Path(sys.executable).with_name("rocks"))
-# Runs the client's main() like the rocks script and says on stderr whether SQLAlchemy got loaded (= it ran here).
+# Runs the client's main() as the rocks script does; says on stderr whether SQLAlchemy got loaded (= it ran here).
 PROBE = ("import atexit, sys\n"
-         "atexit.register(lambda: sys.__stderr__.write('[sqlalchemy loaded]\\n' if 'sqlalchemy' in sys.modules "
-         "else ''))\n"
+         "atexit.register(lambda: sys.__stderr__.write(\n"
+         "    '[sqlalchemy loaded]\\n' if 'sqlalchemy' in sys.modules else ''))\n"
          "from ksserver.cli.client import main\n"
          "sys.argv = ['rocks', *sys.argv[1:]]\n"
          "main()\n")
@@ -41,10 +41,12 @@ def _env(settings, **extra: str) -> dict[str, str]:  # type: ignore[no-untyped-d
     return env
 
 
-def rocks(settings, *argv: str, local: bool = False, probe: bool = False) -> tuple[int, bytes, bytes]:  # type: ignore[no-untyped-def]
+def rocks(settings, *argv: str, local: bool = False,  # type: ignore[no-untyped-def]
+          probe: bool = False) -> tuple[int, bytes, bytes]:
     env = _env(settings, **({"KSSERVER_CLI_LOCAL": "1"} if local else {}))
     cmd = [sys.executable, "-c", PROBE, *argv] if probe else [ROCKS, *argv]
-    done = subprocess.run(cmd, env=env, capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+    done = subprocess.run(cmd, env=env, capture_output=True, timeout=60, stdin=subprocess.DEVNULL,
+                          check=False)
     return done.returncode, done.stdout, done.stderr
 
 
@@ -62,7 +64,8 @@ def served(cluster, settings):  # type: ignore[no-untyped-def]
     assert not (settings.root / "run" / "server.json").exists()  # a clean stop removes it
 
 
-READS = [("list", "host"), ("list", "host", "compute-0-1", "frontend"), ("list", "host", "output-format=json"),
+READS = [("list", "host"), ("list", "host", "compute-0-1", "frontend"),
+         ("list", "host", "output-format=json"),
          ("list", "host", "nosuch"), ("list", "host", "interface"), ("list", "membership"), ("bogus", "word"),
          ("list", "host", "compute-0-0", "colour=red"), (), ("help", "list"), ("list", "host", "--help"),
          ("list", "host", "attr", "compute-0-0")]
@@ -93,11 +96,13 @@ def test_local_commands_and_the_switch_run_here(served, settings, tmp_path):
     assert _ran_here(settings, "add", "host", f"file={csv}")     # a path on this machine
     assert rocks(settings, "list", "host", "compute-0-9")[0] == 0
     env = _env(settings, KSSERVER_CLI_LOCAL="1")
-    done = subprocess.run([sys.executable, "-c", PROBE, "list", "host"], env=env, capture_output=True, timeout=60)
+    done = subprocess.run([sys.executable, "-c", PROBE, "list", "host"], env=env, capture_output=True,
+                          timeout=60, check=False)
     assert b"[sqlalchemy loaded]" in done.stderr
     # other settings than the server's (here: evals on): the server declines, the result is the local one
     env = _env(settings, KSSERVER_EVALS="yes")
-    done = subprocess.run([sys.executable, "-c", PROBE, "list", "host"], env=env, capture_output=True, timeout=60)
+    done = subprocess.run([sys.executable, "-c", PROBE, "list", "host"], env=env, capture_output=True,
+                          timeout=60, check=False)
     assert done.returncode == 0 and b"[sqlalchemy loaded]" in done.stderr
 
 
@@ -163,8 +168,9 @@ def test_the_client_module_loads_no_database_code(cluster, settings):
             "assert c.delegate(['list', 'host']) is None\n"
             "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in "
             "('sqlalchemy', 'flask', 'werkzeug', 'lxml', 'granian', 'alembic') or m.startswith("
-            "('ksserver.db', 'ksserver.services', 'ksserver.inventory', 'ksserver.web', 'ksserver.cli.context', "
-            "'ksserver.cli.registry', 'ksserver.cli.commands', 'http.client', 'email')))))\n")
+            "('ksserver.db', 'ksserver.services', 'ksserver.inventory', 'ksserver.web', "
+            "'ksserver.cli.context', 'ksserver.cli.registry', 'ksserver.cli.commands', 'http.client', "
+            "'email')))))\n")
     done = subprocess.run([sys.executable, "-c", code], env=_env(settings), capture_output=True, text=True,
                           timeout=60, check=True)
     assert done.stdout.strip() == ""

@@ -1,4 +1,4 @@
-"""POST /cli/v1/run, the endpoint the rocks client delegates to: who may call it, what it runs, what it refuses."""
+"""POST /cli/v1/run, where the rocks client delegates: who may call it, what it runs, what it refuses."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ def db_url(tmp_path):
     return f"sqlite:///{tmp_path / 'cluster.db'}"
 
 
-def _post(app, argv, token=None, remote="127.0.0.1", fingerprint=None, raw=None):  # type: ignore[no-untyped-def]
+def _post(app, argv, token=None, remote="127.0.0.1",  # type: ignore[no-untyped-def]
+          fingerprint=None, raw=None):
     body = raw if raw is not None else json.dumps({
         "protocol": PROTOCOL, "argv": argv,
         "settings": fingerprint or settings_fingerprint(app.extensions["ksserver"].settings)})
@@ -52,7 +53,8 @@ def test_no_token_is_401_and_nothing_runs(web_app, tokens):
 
 @pytest.mark.parametrize("which", ["wrong", "admin_user", "reader"])
 def test_other_tokens_are_403_and_nothing_runs(web_app, tokens, which):
-    token = {"wrong": tokens.init_token[:-2] + "xx", "admin_user": tokens.admin, "reader": tokens.reader}[which]
+    token = {"wrong": tokens.init_token[:-2] + "xx", "admin_user": tokens.admin,
+             "reader": tokens.reader}[which]
     answer = _post(web_app, ["add", "host", "compute-0-8"], token)
     assert answer.status_code == 403
     assert "compute-0-8" not in _hosts(web_app)
@@ -60,7 +62,8 @@ def test_other_tokens_are_403_and_nothing_runs(web_app, tokens, which):
 
 def test_a_remote_caller_with_the_token_is_served(web_app, tokens):
     """The token is a bearer secret: where the request comes from neither adds nor removes rights."""
-    assert _post(web_app, ["list", "host", "frontend"], tokens.init_token, remote="10.9.9.9").json["exit"] == 0
+    answer = _post(web_app, ["list", "host", "frontend"], tokens.init_token, remote="10.9.9.9")
+    assert answer.json["exit"] == 0
     assert _post(web_app, ["list", "host", "frontend"], "nope", remote="127.0.0.1").status_code == 403
 
 
@@ -95,7 +98,8 @@ def test_local_commands_are_sent_back(web_app, tokens, argv):
 
 
 def test_other_settings_are_sent_back(web_app, tokens):
-    other = dict(settings_fingerprint(web_app.extensions["ksserver"].settings), database_url="sqlite:////elsewhere")
+    other = dict(settings_fingerprint(web_app.extensions["ksserver"].settings),
+                 database_url="sqlite:////elsewhere")
     answer = _post(web_app, ["add", "host", "compute-0-9"], tokens.init_token, fingerprint=other)
     assert set(answer.json) == {"local"}
     assert "compute-0-9" not in _hosts(web_app)

@@ -61,7 +61,8 @@ _each("save", lambda c, n, call: vms.save_vm(c, n, call["file"]), "Save VMs' mem
 _each("restore", lambda c, n, call: vms.restore_vm(c, n, call["file"]), "Restore saved VMs.", file=_STATE_FILE)
 
 
-@command("move", "host", "vm", local=True, summary="Move a VM to another container: save, copy disks and state through "
+@command("move", "host", "vm",
+         local=True, summary="Move a VM to another container: save, copy disks and state through "
                                         "libvirt, restore there, update the database.",
          args="VM CONTAINER", min_args=2, max_args=2,
          details="A failure at any step leaves the VM restorable on its old container with its disks intact.")

@@ -305,27 +305,45 @@ def storm_scale_out(cluster: BenchCluster, duration: float, instances: int = 2) 
     return out
 
 
-def cli_process(cluster: BenchCluster, runs: int = 10) -> dict:
-    """Target 5: ``rocks list host HOST`` and ``rocks add host`` (then remove) as processes, wall time."""
+def cli_process(cluster: BenchCluster, runs: int = 10, local_runs: int = 3) -> dict:
+    """Target 5: ``rocks list host HOST``, ``rocks list host`` (all N) and ``rocks add host`` (then remove) as
+    processes, wall time: delegated to a running ``ksserver serve`` (the rocks client) and in-process
+    (``KSSERVER_CLI_LOCAL=1``, as without a server)."""
     import statistics
     import sys
 
     rocks = str(Path(sys.executable).with_name("rocks"))
     env = dict(_env(cluster, "granian"))
-    timings: dict[str, list[float]] = {"list_host": [], "list_host_all": [], "add_host": []}
-    for k in range(runs):
-        for name, argv in (("list_host", [rocks, "list", "host", cluster.name(k)]),
-                           ("list_host_all", [rocks, "list", "host"]),
-                           ("add_host", [rocks, "add", "host", f"compute-900-{k}", f"mac=52:54:00:ee:00:{k:02x}"])):
-            t0 = time.perf_counter()
-            subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            timings[name].append(time.perf_counter() - t0)
-        subprocess.run([rocks, "remove", "host", f"compute-900-{k}"], env=env, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    local_env = dict(env, KSSERVER_CLI_LOCAL="1")
+
+    def measure(environ: dict[str, str], count: int, tag: str) -> dict[str, list[float]]:
+        timings: dict[str, list[float]] = {"list_host": [], "list_host_all": [], "add_host": []}
+        for k in range(count):
+            name = f"compute-900-{k}"
+            for label, argv in (("list_host", [rocks, "list", "host", cluster.name(k)]),
+                                ("list_host_all", [rocks, "list", "host"]),
+                                ("add_host", [rocks, "add", "host", name, f"mac=52:54:00:ee:{tag}:{k:02x}"])):
+                t0 = time.perf_counter()
+                done = subprocess.run(argv, env=environ, check=False, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.PIPE)
+                timings[label].append(time.perf_counter() - t0)
+                if done.returncode:
+                    raise RuntimeError(f"{' '.join(argv[1:])} ({tag}): exit {done.returncode}: "
+                                       f"{done.stderr.decode()[-500:]}")
+            subprocess.run([rocks, "remove", "host", name], env=environ, check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return timings
+
+    with ksserver(cluster):
+        measure(env, 2, "0d")  # each worker loads the command table on its first command
+        delegated = measure(env, runs, "0e")
+    local = measure(local_env, local_runs, "0f")
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-c", "pass"], check=True)
     bare = time.perf_counter() - t0
-    out = {f"{name}_median_ms": round(statistics.median(v) * 1000, 1) for name, v in timings.items()}
+    out = {f"{name}_median_ms": round(statistics.median(v) * 1000, 1) for name, v in delegated.items()}
+    out.update({f"local_{name}_median_ms": round(statistics.median(v) * 1000, 1)
+                for name, v in local.items()})
     out["python_startup_ms"] = round(bare * 1000, 1)
     out["median_ms"] = max(out["list_host_median_ms"], out["add_host_median_ms"])
     return out

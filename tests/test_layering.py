@@ -23,7 +23,9 @@ FORBIDDEN = {
     "installer_plugin": ("ksserver", "xenvm"),
     "rocks_partition": ("ksserver", "xenvm"),
 }
-ALLOWED = {("ksserver.cli.serve", "ksserver.web")}
+ALLOWED = {("ksserver.cli.serve", "ksserver.web"),
+           # and the endpoint the rocks client delegates to runs the command table (ksserver.cli.client)
+           ("ksserver.web.cli_endpoint", "ksserver.cli")}
 
 
 def _module_name(path: Path) -> str:

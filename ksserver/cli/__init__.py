@@ -3,6 +3,9 @@
 ``run`` parses the words, runs one command from the table in ``registry``, and turns any
 ``RocksError`` into one line on stderr plus its exit code (the one translation of the error tree
 at this edge).  A traceback is shown only with ``--debug``.
+
+This package imports only the stdlib when loaded (the ``rocks`` client, ``ksserver.cli.client``, lives in
+it and must start in a few milliseconds): the database and the commands load inside ``run``.
 """
 
 from __future__ import annotations
@@ -10,17 +13,25 @@ from __future__ import annotations
 import sys
 import traceback
 from collections.abc import Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from ksserver.cli.context import Context
-from ksserver.config import Settings, load_settings
-from ksserver.errors import RocksError
-from ksserver.services import HypervisorFactory
+if TYPE_CHECKING:
+    from ksserver.cli.context import Context
+    from ksserver.config import Settings
+    from ksserver.services import Cluster, HypervisorFactory
 
 INTERNAL_ERROR = 70
 USAGE_ERROR = 2
 
 __all__ = ["Context", "run", "main"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Context":  # ``from ksserver.cli import Context`` without loading the database at import
+        from ksserver.cli.context import Context
+
+        return Context
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _load_commands() -> None:
@@ -29,11 +40,15 @@ def _load_commands() -> None:
 
 def run(argv: Sequence[str], settings: Settings | None = None, out: TextIO | None = None,
         err: TextIO | None = None, hypervisor_factory: HypervisorFactory | None = None,
-        stdin: TextIO | None = None) -> int:
-    """Run one rocks command; returns the exit code (used by main() and by tests)."""
+        stdin: TextIO | None = None, cluster: Cluster | None = None) -> int:
+    """Run one rocks command; returns the exit code (used by main(), by tests, and by the server for the
+    ``rocks`` client with its own ``cluster``, which is left open)."""
     _load_commands()
     from ksserver.cli import help as help_cmd
+    from ksserver.cli.context import Context
     from ksserver.cli.registry import parse_call, resolve
+    from ksserver.config import load_settings
+    from ksserver.errors import RocksError
 
     out = out or sys.stdout
     err = err or sys.stderr
@@ -52,7 +67,8 @@ def run(argv: Sequence[str], settings: Settings | None = None, out: TextIO | Non
         cmd, rest = resolve(tokens)
         call = parse_call(cmd, rest)
         ctx = Context(settings or load_settings(), out=out, err=err, stdin=stdin or sys.stdin,
-                      hypervisor_factory=hypervisor_factory, create=not cmd.needs_db)
+                      hypervisor_factory=hypervisor_factory, create=not cmd.needs_db,
+                      _cluster=cluster, shared=cluster is not None)
         cmd.func(ctx, call)
         return 0
     except RocksError as exc:

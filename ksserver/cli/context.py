@@ -22,6 +22,7 @@ class Context:
     hypervisor_factory: HypervisorFactory | None = None  # tests inject libvirt connections
     create: bool = False                                 # only 'rocks init' may create the database
     _cluster: Cluster | None = None
+    shared: bool = False                                 # the cluster is the server's: close() leaves it open
 
     @property
     def cluster(self) -> Cluster:
@@ -40,5 +41,5 @@ class Context:
         return Database.from_url(url)
 
     def close(self) -> None:
-        if self._cluster is not None:
+        if self._cluster is not None and not self.shared:
             self._cluster.db.dispose()

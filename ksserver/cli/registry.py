@@ -115,6 +115,20 @@ class Command:
     max_args: int | None = None
     output: bool = False                         # accepts output-format=
     needs_db: bool = True                        # False: runs without an initialised database
+    # Where it runs when a server is up (docs/architecture.md, "The rocks client"): ``local`` commands are
+    # never run by the server (interactive, streaming, long, or acting as the caller); a call giving one of
+    # ``local_params`` (a path on the caller's machine) runs locally too.
+    local: bool = False
+    local_params: tuple[str, ...] = ()
+
+    def local_reason(self, call: Call) -> str | None:
+        """Why this call must run in the caller's process (None: the server may run it)."""
+        if self.local:
+            return f"'rocks {self.name}' runs in the caller's process"
+        given = [p for p in self.local_params if p in call.given]
+        if given:
+            return f"'rocks {self.name} {given[0]}=' names a file on the caller's machine"
+        return None
 
     @property
     def name(self) -> str:
@@ -132,13 +146,16 @@ OUTPUT_FORMAT = Param("table (default) or json", Choice(("table", "json")), "tab
 
 def command(*words: str, summary: str, args: str = "", params: Mapping[str, Param] | None = None,
             details: str = "", min_args: int = 0, max_args: int | None = None, output: bool = False,
-            needs_db: bool = True) -> Callable[[CommandFunc], CommandFunc]:
+            needs_db: bool = True, local: bool = False,
+            local_params: tuple[str, ...] = ()) -> Callable[[CommandFunc], CommandFunc]:
     def register(func: CommandFunc) -> CommandFunc:
         all_params = dict(params or {})
         if output:
             all_params.setdefault("output-format", OUTPUT_FORMAT)
+        unknown = [p for p in local_params if p not in all_params]
+        assert not unknown, f"local_params {unknown} are not parameters of {' '.join(words)}"
         COMMANDS[words] = Command(words, func, summary, args, all_params, details, min_args, max_args, output,
-                                  needs_db)
+                                  needs_db, local, tuple(local_params))
         return func
     return register
 

@@ -9,6 +9,7 @@ import functools
 import sys
 from typing import Any
 
+from ksserver.cli.client import loopback_of, remove_run_file, write_run_file
 from ksserver.cli.context import Context
 from ksserver.cli.registry import INT, Call, Choice, Param, command
 from ksserver.config import Settings, load_settings
@@ -73,7 +74,8 @@ def _granian_server(settings: Settings) -> Any:
     ), functools.partial(rsgi.load, settings)
 
 
-@command("serve", summary="Run the production kickstart server for $KSSERVER_ROOT (granian or gunicorn).",
+@command("serve",
+         local=True, summary="Run the production kickstart server for $KSSERVER_ROOT (granian or gunicorn).",
          max_args=0, needs_db=False,
          params={"bind": Param("address:port (default from settings, 127.0.0.1:8080)"),
                  "workers": Param("worker processes (default from settings)", INT),
@@ -95,11 +97,17 @@ def serve(ctx: Context, call: Call) -> None:
     ctx.out.write(f"ksserver serving {settings.root} on http://{settings.bind}/install/sbin/kickstart.cgi "
                   f"({shape})\n")
     ctx.out.flush()
-    if settings.server == "granian":
-        server, loader = _granian_server(settings)
-        server.serve(target_loader=loader, wrap_loader=False)
-    else:
-        _gunicorn_app(settings).run()
+    address, port = split_bind(settings.bind)
+    # Where the rocks client finds this server (ksserver.cli.client); gone when it stops.
+    write_run_file(settings.root, loopback_of(address), port)
+    try:
+        if settings.server == "granian":
+            server, loader = _granian_server(settings)
+            server.serve(target_loader=loader, wrap_loader=False)
+        else:
+            _gunicorn_app(settings).run()
+    finally:
+        remove_run_file(settings.root)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -94,20 +95,28 @@ def check_ip_in_subnet(ip: str, subnet: Subnet) -> None:
 
 
 def used_ips(session: Session, subnet: Subnet) -> set[str]:
-    return set(session.scalars(select(Interface.ip).where(Interface.subnet_id == subnet.id,
-                                                          Interface.ip.is_not(None))))
+    session.flush()  # interfaces added earlier in this transaction count; then a Core read (no ORM rows)
+    return set(session.connection().execute(select(Interface.ip).where(Interface.subnet_id == subnet.id,
+                                                                       Interface.ip.is_not(None))).scalars().all())
+
+
+def _ip_int(ip: str) -> int | None:
+    try:
+        return int.from_bytes(socket.inet_aton(ip), "big")  # ~10x cheaper than ipaddress at 10,000s of IPs
+    except OSError:
+        return None
 
 
 def next_free_ips(subnet: Subnet, used: set[str], count: int = 1) -> list[str]:
     """Walk down from broadcast-1 as Rocks' insert-ethers did, skipping addresses in use."""
     net = network_of(subnet)
+    taken = {_ip_int(ip) for ip in used}
     found: list[str] = []
     candidate = int(net.broadcast_address) - 1
     low = int(net.network_address)
     while len(found) < count and candidate > low:
-        ip = str(ipaddress.IPv4Address(candidate))
-        if ip not in used:
-            found.append(ip)
+        if candidate not in taken:
+            found.append(socket.inet_ntoa(candidate.to_bytes(4, "big")))
         candidate -= 1
     if len(found) < count:
         raise AllocationError(f"network {subnet.name} ({net}) has no free address left")

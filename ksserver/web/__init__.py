@@ -38,13 +38,14 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     # the console_* modules add their pages to console.bp before it is registered
     from ksserver.web import (  # noqa: F401
-        api, console, console_graph, console_overview, console_site, console_vms, errors, files, lifecycle,
-        partitions)
+        api, cli_endpoint, console, console_graph, console_overview, console_site, console_vms, errors, files,
+        lifecycle, partitions)
     from ksserver.web.kickstart import KickstartEndpoint
 
     app.register_blueprint(files.bp)
     app.register_blueprint(partitions.bp)
     app.register_blueprint(lifecycle.bp)
+    app.register_blueprint(cli_endpoint.bp)
     api.register(app)
     app.register_blueprint(console.bp)
     app.add_url_rule("/", "root", lambda: redirect("/console/"))

@@ -97,7 +97,8 @@ def report_host_attr(ctx: Context, call: Call) -> None:
         ctx.out.write("".join(f"{k}:{v}\n" for k, v in sorted(values.items())))
 
 
-@command("set", "password", summary="Set the root password of installed nodes (stored as a SHA-512 crypt hash).",
+@command("set", "password",
+         local=True, summary="Set the root password of installed nodes (stored as a SHA-512 crypt hash).",
          max_args=0,
          params={"hash": Param("an existing $6$ crypt hash instead of a password")},
          details="The password is read from the terminal (twice) or as one line of standard input, never "

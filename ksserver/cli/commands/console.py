@@ -90,7 +90,8 @@ def _serial(ctx: Context, call: Call, host: str) -> None:
         ctx.err.write(f"\n[{host}: console closed: {'VM stopped' if why == 'stopped' else 'timeout'}]\n")
 
 
-@command("console", "host", summary="Open a host's console: a VM's VNC display (tunnelled over ssh when its "
+@command("console", "host",
+         local=True, summary="Open a host's console: a VM's VNC display (tunnelled over ssh when its "
                                      "container is remote) or, with serial=yes, its serial console; a "
                                      "physical node's installer VNC (port 5901).", args="HOST",
          min_args=1, max_args=1,

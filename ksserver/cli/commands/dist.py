@@ -7,7 +7,8 @@ from ksserver.cli.registry import Call, Param, command
 from ksserver.services import dist
 
 
-@command("create", "distro", summary="Compile and pykickstart-validate every host's kickstart, then rebuild "
+@command("create", "distro",
+         local=True, summary="Compile and pykickstart-validate every host's kickstart, then rebuild "
                                       "the distribution tree (also: rocks-dist dist).", max_args=0,
          params={"arch": Param("architecture", default="x86_64")},
          details="Reports every failing host with the node file and line at fault and then leaves the old "

@@ -56,7 +56,8 @@ def _parse_attrs(value: str) -> dict[str, str]:
 
 
 
-@command("list", "node", "xml", summary="Print the profile XML of a traversal from any node.", args="NODE",
+@command("list", "node", "xml",
+         local_params=("attrs",), summary="Print the profile XML of a traversal from any node.", args="NODE",
          min_args=1, max_args=1,
          params={"attrs": Param("attributes: JSON, a dict literal, or a file of 'key: value' lines"),
                  "appliance": Param("take that appliance's attributes as well")})

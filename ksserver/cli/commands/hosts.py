@@ -12,7 +12,8 @@ from ksserver.services import hosts
 _NEW = HostRequest()  # the one definition of each default: the request's own
 
 
-@command("add", "host", summary="Add a host; ip=/mac= also create its primary interface.",
+@command("add", "host",
+         local_params=("file",), summary="Add a host; ip=/mac= also create its primary interface.",
          args="[NAME]", max_args=1,
          params={"membership": Param("membership or appliance name (inferred from NAME like compute-0-3)"),
                  "rack": Param("rack number (default from NAME, else 0)", INT),

@@ -7,7 +7,7 @@ from ksserver.cli.registry import Call, command
 from ksserver.services import setup
 
 
-@command("init", summary="Create or upgrade the cluster database and add the stock appliances, "
+@command("init", local=True, summary="Create or upgrade the cluster database and add the stock appliances, "
                          "memberships, networks, boot actions and global attributes (idempotent).",
          max_args=0, needs_db=False)
 def init(ctx: Context, call: Call) -> None:

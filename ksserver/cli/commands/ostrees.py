@@ -9,7 +9,7 @@ from ksserver.errors import InvalidArgument
 from ksserver.services import ostrees
 
 
-@command("add", "distribution", summary="Import an OS tree (install DVD ISO or a directory) as "
+@command("add", "distribution", local=True, summary="Import an OS tree (install DVD ISO or a directory) as "
                                          "<root>/install/os/ARCH and its PXE kernel/initrd into the TFTP tree; "
                                          "the install boot actions then boot it.", args="NAME", min_args=1,
          max_args=1, params={"path": Param("ISO image or directory"), "arch": Param("architecture",

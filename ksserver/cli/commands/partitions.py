@@ -57,7 +57,8 @@ def set_host_partition(ctx: Context, call: Call) -> None:
     partitions.set_reset(ctx.cluster, call.args, call["reset"])
 
 
-@command("report", "host", "partition", summary="The plan the host's next install would follow: its partitioning "
+@command("report", "host", "partition",
+         local=True, summary="The plan the host's next install would follow: its partitioning "
          "%pre programs run in a sandbox against its last reported disks, then the installer's decision.",
          args="HOST", min_args=1, max_args=1,
          params={"timeout": Param("seconds each %pre program may run", INT, 30)})

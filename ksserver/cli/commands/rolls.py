@@ -10,7 +10,8 @@ from ksserver.services import rolls
 from ksserver.services.rolls import RollRequest
 
 
-@command("add", "roll", summary="Add a roll (a folder with nodes/ and graphs/default/) to the node library.",
+@command("add", "roll",
+         local=True, summary="Add a roll (a folder with nodes/ and graphs/default/) to the node library.",
          args="NAME", min_args=1, max_args=1,
          params={"path": Param("absolute path of the roll folder"),
                  "graphs": Param("add: its graph files add edges to the graph so far; replace: they replace it "

@@ -35,7 +35,8 @@ def _table(rows, shots, started: float):  # type: ignore[no-untyped-def]
     return table
 
 
-@command("shoot", "node", summary="Reinstall hosts: set their boot action to install (a fresh install token "
+@command("shoot", "node",
+         local=True, summary="Reinstall hosts: set their boot action to install (a fresh install token "
                                    "each) and reboot them (VM: libvirt; ipmi_address attribute: ipmitool; "
                                    "else ssh), then follow their install status.", args="HOST [HOST...]",
          min_args=1, params={"follow": Param("show progress until every host finished, failed or stalled", BOOL,

@@ -22,7 +22,8 @@ def _read_password(ctx: Context) -> str:
     return ctx.stdin.readline().rstrip("\n")
 
 
-@command("add", "user", summary="Add an account for the web console and the REST API.", args="NAME",
+@command("add", "user",
+         local=True, summary="Add an account for the web console and the REST API.", args="NAME",
          min_args=1, max_args=1,
          params={"role": Param("admin (may change the cluster) or readonly", Choice(accounts.ROLES), "readonly")},
          details="The password is read from the terminal (twice) or as one line of standard input and stored "

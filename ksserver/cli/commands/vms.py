@@ -42,7 +42,7 @@ def add_host_vm(ctx: Context, call: Call) -> None:
 def _each(verb: str, action: Callable[[Cluster, str, Call], str], summary: str, **extra: Param) -> None:
     done = "stopped" if verb == "stop" else verb + ("d" if verb.endswith("e") else "ed")
 
-    @command(verb, "host", "vm", summary=summary, args="VM [VM...]", min_args=1, params=extra)
+    @command(verb, "host", "vm", local=True, summary=summary, args="VM [VM...]", min_args=1, params=extra)
     def each(ctx: Context, call: Call) -> None:
         for name in call.args:
             ctx.out.write(f"{done} VM {name}: {action(ctx.cluster, name, call)}\n")
@@ -61,7 +61,8 @@ _each("save", lambda c, n, call: vms.save_vm(c, n, call["file"]), "Save VMs' mem
 _each("restore", lambda c, n, call: vms.restore_vm(c, n, call["file"]), "Restore saved VMs.", file=_STATE_FILE)
 
 
-@command("move", "host", "vm", summary="Move a VM to another container: save, copy disks and state through "
+@command("move", "host", "vm",
+         local=True, summary="Move a VM to another container: save, copy disks and state through "
                                         "libvirt, restore there, update the database.",
          args="VM CONTAINER", min_args=2, max_args=2,
          details="A failure at any step leaves the VM restorable on its old container with its disks intact.")
@@ -70,7 +71,7 @@ def move_host_vm(ctx: Context, call: Call) -> None:
     ctx.out.write(f"moved VM {call.args[0]} to {call.args[1]}: {state}\n")
 
 
-@command("list", "host", "vm", summary="List VMs with their live status from libvirt.",
+@command("list", "host", "vm", local=True, summary="List VMs with their live status from libvirt.",
          args="[VM|CONTAINER...]", output=True,
          params={"showdisks": Param("add DISK and DISKSIZE columns", BOOL, False),
                  "status": Param("ask libvirt for the live status", BOOL, True)})

@@ -73,6 +73,19 @@ def _granian_server(settings: Settings) -> Any:
     ), functools.partial(rsgi.load, settings)
 
 
+def _start_tftp_follower(settings: Settings) -> None:
+    """One follower process per instance, not per worker (ksserver.services.tftpsync).  A process, not
+    a thread: the server forks (and re-forks) its workers, and a fork taken while a thread holds a lock
+    copies the lock held.  It ends with this process (daemon), or notices that its parent is gone."""
+    import multiprocessing
+    import os
+
+    from ksserver.services import tftpsync
+
+    multiprocessing.get_context("spawn").Process(target=tftpsync.run_process, args=(settings, os.getpid()),
+                                                 name="ksserver-tftpsync", daemon=True).start()
+
+
 @command("serve", summary="Run the production kickstart server for $KSSERVER_ROOT (granian or gunicorn).",
          max_args=0, needs_db=False,
          params={"bind": Param("address:port (default from settings, 127.0.0.1:8080)"),
@@ -95,6 +108,8 @@ def serve(ctx: Context, call: Call) -> None:
     ctx.out.write(f"ksserver serving {settings.root} on http://{settings.bind}/install/sbin/kickstart.cgi "
                   f"({shape})\n")
     ctx.out.flush()
+    if settings.tftp_follow:
+        _start_tftp_follower(settings)
     if settings.server == "granian":
         server, loader = _granian_server(settings)
         server.serve(target_loader=loader, wrap_loader=False)

@@ -69,13 +69,18 @@ def _stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:  # type: i
 
 
 @contextlib.contextmanager
-def instances(settings, count: int) -> Iterator[list[tuple[int, subprocess.Popen]]]:  # type: ignore[type-arg]
-    """``count`` ksserver instances on the same database; the proxy (on 127.0.0.1) is trusted."""
+def instances(settings, count: int, roots: list[Path] | None = None,  # type: ignore[no-untyped-def]
+              **extra: str) -> Iterator[list[tuple[int, subprocess.Popen]]]:  # type: ignore[type-arg]
+    """``count`` ksserver instances on the same database (on ``roots``, default all on the test's root);
+    the proxy (on 127.0.0.1) is trusted.  ``extra``: more KSSERVER_* settings."""
     env = dict(os.environ, KSSERVER_ROOT=str(settings.root), KSSERVER_DATABASE_URL=settings.database_url,
-               KSSERVER_TRUSTED_PROXIES="127.0.0.1", KSSERVER_LOG_LEVEL="WARNING")
+               KSSERVER_TRUSTED_PROXIES="127.0.0.1", KSSERVER_LOG_LEVEL="WARNING",
+               **{f"KSSERVER_{name.upper()}": value for name, value in extra.items()})
     started = []
     try:
-        for _ in range(count):
+        for k in range(count):
+            if roots is not None:
+                env["KSSERVER_ROOT"] = str(roots[k])
             port = _free_port()
             proc = subprocess.Popen([sys.executable, "-m", "ksserver.cli.serve", "serve", "--bind",
                                      f"127.0.0.1:{port}", "--workers", "1"], env=env,
@@ -209,3 +214,47 @@ def test_proxy_configuration_refuses_injected_text(cluster):
             assert done.code != 0 and "backend" in done.err
         done = cluster("report", "proxy", "backends=127.0.0.1:80", "scratch=/tmp/x y", f"format={kind}")
         assert done.code != 0 and "scratch" in done.err
+
+
+def _tree(tftp: Path) -> dict[str, str]:
+    from tests.services.test_tftp_follow import answers
+
+    return answers(tftp)
+
+
+def _eventually_equal(first: Path, second: Path) -> float:
+    """Seconds until the two trees' answers are equal (bounded: the test fails, it does not time)."""
+    start = time.monotonic()
+    while time.monotonic() - start < 60:
+        if _tree(first) == _tree(second):
+            return time.monotonic() - start
+        time.sleep(0.05)
+    assert _tree(first) == _tree(second)
+    return time.monotonic() - start
+
+
+def test_every_instance_keeps_its_own_tftp_tree_current(cluster, settings, tmp_path):
+    """Two instances on separate roots (B's shares A's install/ and token key, not its tftpboot):
+    a boot change made through A is in B's tree and in B's iPXE answer; so is a host's removal."""
+    from ksserver.services.bootfiles import token_key
+
+    token_key(settings, create=True)
+    root_b = tmp_path / "instance-b"
+    root_b.mkdir()
+    for entry in settings.root.iterdir():
+        if entry.name != "tftpboot":
+            (root_b / entry.name).symlink_to(entry)
+    tftp_a, tftp_b = settings.tftp_dir, root_b / "tftpboot"
+    ipxe = "/install/ipxe?mac=52:54:00:00:01:00"
+    with instances(settings, 2, roots=[settings.root, root_b], tftp_follow="yes") as started:
+        ports = [port for port, _ in started]
+        _eventually_equal(tftp_a, tftp_b)
+        assert cluster("set", "host", "boot", "compute-0-0", "action=install").code == 0
+        took = _eventually_equal(tftp_a, tftp_b)
+        assert any("token=" in text for text in _tree(tftp_b).values())
+        served = {fetch(port, ipxe, source="127.0.0.1") for port in ports}
+        assert len(served) == 1 and b"token=" in served.pop()[1]
+        assert cluster("remove", "host", "compute-0-0").code == 0
+        took = max(took, _eventually_equal(tftp_a, tftp_b))
+        assert not [name for name, text in _tree(tftp_b).items() if "compute-0-0" in text]
+        print(f"instance B's tree caught up within {took:.2f} s")

@@ -51,7 +51,8 @@ def issue_token(session: Session, host: Host, ttl: float, now: float | None = No
         token = derived_token(key, row)
         row.token_hash = hash_token(token)
     status = status_row(session, host)
-    status.stage, status.started_at, status.updated_at, status.finished_at, status.log = ISSUED, now, now, 0.0, ""
+    status.stage, status.started_at, status.updated_at = ISSUED, now, now
+    status.finished_at, status.log = 0.0, ""
     session.flush()
     return token
 

@@ -93,7 +93,8 @@ class BootFileChanges:
             self._install.add(host.id)
             if reissue or after != self._before.get(host.id):
                 key = token_key(self.settings, create=True)
-                self._tokens[host.id] = lifecycle.issue_token(session, host, self.settings.install_token_ttl, key=key)
+                ttl = self.settings.install_token_ttl
+                self._tokens[host.id] = lifecycle.issue_token(session, host, ttl, key=key)
         else:
             self._install.discard(host.id)
             lifecycle.revoke_tokens(session, host)

@@ -25,9 +25,9 @@ from sqlalchemy.orm import Session
 
 from ksserver.bootanswers import answer_paths, is_disk_boot, render_answers
 from ksserver.config import Settings
+from ksserver.db import changes
 from ksserver.db.models import Boot, Change, Host, InstallToken
 from ksserver.db.session import Database
-from ksserver.db import changes
 from ksserver.errors import RocksError
 from ksserver.inventory import boot
 from ksserver.inventory.lifecycle import derived_token
@@ -125,7 +125,8 @@ class TftpFollower:
                                               f"issued it)")
                     return None
         try:
-            return render_answers(self.settings.tftp_dir, entry, server_url(self.settings, session, host), token)
+            url = server_url(self.settings, session, host)
+            return render_answers(self.settings.tftp_dir, entry, url, token)
         except RocksError as exc:
             self._complain(host.name, f"boot files of {host.name} not written: {exc}")
             return None
@@ -136,7 +137,8 @@ class TftpFollower:
             log.error("%s", message)
 
 
-def follow(settings: Settings, stop: threading.Event, interval: float = 0.25, parent: int | None = None) -> None:
+def follow(settings: Settings, stop: threading.Event, interval: float = 0.25,
+           parent: int | None = None) -> None:
     """Keep ``settings.tftp_dir`` current until ``stop`` is set (or process ``parent`` is gone).
 
     One follower per TFTP tree: instances sharing a root take turns through a lock file, so one of

@@ -94,7 +94,8 @@ def instances(settings, count: int, roots: list[Path] | None = None,  # type: ig
             _stop(proc)
 
 
-def proxy_config(cluster, kind: str, backends: list[int], port: int, scratch: Path) -> Path:  # type: ignore[no-untyped-def]
+def proxy_config(cluster, kind: str, backends: list[int], port: int,  # type: ignore[no-untyped-def]
+                 scratch: Path) -> Path:
     done = cluster("report", "proxy", "backends=" + ",".join(f"127.0.0.1:{b}" for b in backends),
                    f"listen=127.0.0.1:{port}", f"scratch={scratch}", f"format={kind}")
     assert done.code == 0, done.err
@@ -198,7 +199,7 @@ def test_killing_an_instance_mid_storm_loses_no_installer(farm):
 @pytest.mark.skipif(HAPROXY is None, reason="haproxy not installed (Debian package haproxy)")
 def test_haproxy_accepts_the_generated_configuration(cluster, tmp_path):
     conf = proxy_config(cluster, "haproxy", [8081, 8082], 8080, tmp_path)
-    checked = subprocess.run([HAPROXY, "-c", "-f", str(conf)], capture_output=True, text=True)
+    checked = subprocess.run([HAPROXY, "-c", "-f", str(conf)], check=False, capture_output=True, text=True)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     text = conf.read_text()
     # The client's header is dropped before HAProxy adds its own; dead instances are retried elsewhere.

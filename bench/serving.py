@@ -287,9 +287,12 @@ def _proxy_process(kind: str, front: int, ports: list[int],
 
 def storm_scale_out(cluster: BenchCluster, duration: float, instances: int = 2,
                     proxies: tuple[str, ...] = ("nginx", "haproxy")) -> dict:
-    """The storm through each proxy of ``rocks report proxy`` (nginx, then HAProxy, the same instances) in
-    front of ``instances`` ksserver instances of one worker each on the same database; the proxy is their
-    trusted proxy.  The unprefixed figures are the first proxy's; ``errors`` adds up every proxy's."""
+    """The storm through each proxy of ``rocks report proxy`` (nginx and HAProxy, both in front of the same
+    ``instances`` ksserver instances of one worker each on one database; the proxy is their trusted proxy).
+
+    Both proxies run at once and are warmed up first; each is then measured twice, in the order A B B A
+    (half the duration each, figures averaged), so neither gains from warmer instances or a quieter
+    machine.  The unprefixed figures are the first proxy's; ``errors`` adds up every proxy's."""
     import tempfile
 
     out: dict = {"instances": instances, "errors": 0}
@@ -303,27 +306,32 @@ def storm_scale_out(cluster: BenchCluster, duration: float, instances: int = 2,
                                             {"X-RHN-Provisioning-MAC-0": f"eth0 {mac_for(0)}",
                                              "X-Forwarded-For": "127.0.0.1"}))
             ports.append(port)
+        bases = {}
         for kind in proxies:
-            with tempfile.TemporaryDirectory(prefix=f"ksserver-bench-{kind}-") as scratch:
-                front = http.free_port()
-                proc = _proxy_process(kind, front, ports, Path(scratch))
-                try:
-                    for _ in range(100):
-                        with contextlib.suppress(OSError):
-                            socket.create_connection(("127.0.0.1", front), timeout=0.5).close()
-                            break
-                        time.sleep(0.05)
-                    base = f"http://127.0.0.1:{front}"
-                    _storm(base, cluster, 64, 2)  # warm-up
-                    r = _storm(base, cluster, 256, duration)
-                finally:
-                    os.killpg(proc.pid, 3 if kind == "nginx" else 15)
-                    proc.wait()
-            for key in ("throughput_rps", "p50_ms", "p99_ms", "errors"):
-                out[f"{kind}_{key}"] = r[key]
-                if kind == proxies[0] and key != "errors":
-                    out[key] = r[key]
-            out["errors"] += r["errors"]
+            scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"ksserver-bench-{kind}-")))
+            front = http.free_port()
+            proc = _proxy_process(kind, front, ports, scratch)
+            stack.callback(lambda proc=proc, sig=3 if kind == "nginx" else 15: (os.killpg(proc.pid, sig),
+                                                                                  proc.wait()))
+            for _ in range(100):
+                with contextlib.suppress(OSError):
+                    socket.create_connection(("127.0.0.1", front), timeout=0.5).close()
+                    break
+                time.sleep(0.05)
+            bases[kind] = f"http://127.0.0.1:{front}"
+        for base in bases.values():
+            _storm(base, cluster, 64, 2)  # warm-up
+        runs: dict[str, list[dict]] = {kind: [] for kind in proxies}
+        for kind in list(proxies) + list(reversed(proxies)):
+            runs[kind].append(_storm(bases[kind], cluster, 256, duration / 2))
+    for kind in proxies:
+        for key in ("throughput_rps", "p50_ms", "p99_ms"):
+            value = round(sum(r[key] for r in runs[kind]) / len(runs[kind]), 2)
+            out[f"{kind}_{key}"] = value
+            if kind == proxies[0]:
+                out[key] = value
+        out[f"{kind}_errors"] = sum(r["errors"] for r in runs[kind])
+        out["errors"] += out[f"{kind}_errors"]
     return out
 
 

@@ -90,3 +90,13 @@ def test_without_the_sites_token_key_install_answers_are_left_alone(cluster, set
     assert "compute-0-1" in caplog.text and KEY_NAME in caplog.text
     # B never writes an install answer whose token the kickstart server would refuse.
     assert not any("token=" in text for text in answers(tftp_b).values())
+
+
+def test_the_token_key_is_private_and_made_once(cluster, settings):
+    assert cluster("set", "host", "boot", "compute-0-0", "action=install").code == 0
+    path = settings.root / KEY_NAME
+    assert path.stat().st_mode & 0o777 == 0o600
+    key = path.read_text()
+    assert cluster("set", "host", "boot", "compute-0-1", "action=install").code == 0
+    assert path.read_text() == key and token_key(settings) == bytes.fromhex(key)
+    assert not [p.name for p in settings.root.iterdir() if p.name.startswith(f".{KEY_NAME}")]  # no scratch left

@@ -14,7 +14,7 @@ DEB_PACKAGES := pkg-config gcc libparted-dev libvirt-dev e2fsprogs postgresql gr
 	libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 ipxe-qemu \
 	busybox-static cpio socat curl xfsprogs util-linux \
 	xorriso createrepo-c dnsmasq-base kea-dhcp4-server grub-common iproute2 chromium chromium-driver \
-	ipmitool openipmi openssh-client nginx-light novnc websockify
+	ipmitool openipmi openssh-client nginx-light haproxy novnc websockify
 
 .PHONY: run test bench bench-quick deps venv clean help docs
 help:

@@ -263,18 +263,39 @@ def kickstart_vs_nginx(cluster: BenchCluster, duration: float, server: str = "gr
     return out
 
 
-def storm_scale_out(cluster: BenchCluster, duration: float, instances: int = 2) -> dict:
-    """The storm through nginx (``rocks report proxy``) in front of ``instances`` ksserver instances of one
-    worker each on the same database; the proxy is their trusted proxy."""
+def _proxy_process(kind: str, front: int, ports: list[int],
+                   scratch: Path) -> subprocess.Popen:  # type: ignore[type-arg]
+    """nginx or HAProxy with the configuration ``rocks report proxy`` generates, in the foreground."""
+    from bench.nginx import nginx_binary
+    from ksserver.proxyconf import haproxy_proxy_config, nginx_proxy_config
+
+    backends = [f"127.0.0.1:{p}" for p in ports]
+    if kind == "nginx":
+        binary = nginx_binary()
+        if binary is None:
+            raise RuntimeError("nginx is not installed (Debian package nginx-light)")
+        (scratch / "nginx.conf").write_text(nginx_proxy_config(f"127.0.0.1:{front}", backends, str(scratch)))
+        argv = [binary, "-c", str(scratch / "nginx.conf"), "-p", str(scratch), "-g", "daemon off;"]
+    else:
+        binary = shutil.which("haproxy") or "/usr/sbin/haproxy"
+        if not os.path.exists(binary):
+            raise RuntimeError("haproxy is not installed (Debian package haproxy)")
+        (scratch / "haproxy.cfg").write_text(haproxy_proxy_config(f"127.0.0.1:{front}", backends, str(scratch)))
+        argv = [binary, "-db", "-f", str(scratch / "haproxy.cfg")]
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def storm_scale_out(cluster: BenchCluster, duration: float, instances: int = 2,
+                    proxies: tuple[str, ...] = ("nginx", "haproxy")) -> dict:
+    """The storm through each proxy of ``rocks report proxy`` (nginx and HAProxy, both in front of the same
+    ``instances`` ksserver instances of one worker each on one database; the proxy is their trusted proxy).
+
+    Both proxies run at once and are warmed up first; each is then measured twice, in the order A B B A
+    (half the duration each, figures averaged), so neither gains from warmer instances or a quieter
+    machine.  The unprefixed figures are the first proxy's; ``errors`` adds up every proxy's."""
     import tempfile
 
-    from bench.nginx import nginx_binary
-    from ksserver.proxyconf import nginx_proxy_config
-
-    binary = nginx_binary()
-    if binary is None:
-        raise RuntimeError("nginx is not installed (Debian package nginx-light)")
-    out: dict = {}
+    out: dict = {"instances": instances, "errors": 0}
     with contextlib.ExitStack() as stack:
         ports = []
         for _ in range(instances):
@@ -285,23 +306,32 @@ def storm_scale_out(cluster: BenchCluster, duration: float, instances: int = 2) 
                                             {"X-RHN-Provisioning-MAC-0": f"eth0 {mac_for(0)}",
                                              "X-Forwarded-For": "127.0.0.1"}))
             ports.append(port)
-        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ksserver-bench-proxy-")))
-        front = http.free_port()
-        (scratch / "nginx.conf").write_text(nginx_proxy_config(
-            f"127.0.0.1:{front}", [f"127.0.0.1:{p}" for p in ports], str(scratch)))
-        proc = subprocess.Popen([binary, "-c", str(scratch / "nginx.conf"), "-p", str(scratch), "-g", "daemon off;"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        stack.callback(lambda: (os.killpg(proc.pid, 3), proc.wait()))
-        base = f"http://127.0.0.1:{front}"
-        for _ in range(100):
-            with contextlib.suppress(OSError):
-                socket.create_connection(("127.0.0.1", front), timeout=0.5).close()
-                break
-            time.sleep(0.05)
-        _storm(base, cluster, 64, 2)  # warm-up
-        r = _storm(base, cluster, 256, duration)
-    out.update(instances=instances, throughput_rps=r["throughput_rps"], p50_ms=r["p50_ms"], p99_ms=r["p99_ms"],
-               errors=r["errors"])
+        bases = {}
+        for kind in proxies:
+            scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"ksserver-bench-{kind}-")))
+            front = http.free_port()
+            proc = _proxy_process(kind, front, ports, scratch)
+            stack.callback(lambda proc=proc, sig=3 if kind == "nginx" else 15: (os.killpg(proc.pid, sig),
+                                                                                  proc.wait()))
+            for _ in range(100):
+                with contextlib.suppress(OSError):
+                    socket.create_connection(("127.0.0.1", front), timeout=0.5).close()
+                    break
+                time.sleep(0.05)
+            bases[kind] = f"http://127.0.0.1:{front}"
+        for base in bases.values():
+            _storm(base, cluster, 64, 2)  # warm-up
+        runs: dict[str, list[dict]] = {kind: [] for kind in proxies}
+        for kind in list(proxies) + list(reversed(proxies)):
+            runs[kind].append(_storm(bases[kind], cluster, 256, duration / 2))
+    for kind in proxies:
+        for key in ("throughput_rps", "p50_ms", "p99_ms"):
+            value = round(sum(r[key] for r in runs[kind]) / len(runs[kind]), 2)
+            out[f"{kind}_{key}"] = value
+            if kind == proxies[0]:
+                out[key] = value
+        out[f"{kind}_errors"] = sum(r["errors"] for r in runs[kind])
+        out["errors"] += out[f"{kind}_errors"]
     return out
 
 

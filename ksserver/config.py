@@ -58,6 +58,9 @@ class Settings:
     install_server_url: str = _setting("", "Base URL installers reach this server at, put on install kernel lines "
                                            "(inst.ks=) and in iPXE answers. Empty: http://<the host's "
                                            "Kickstart_PrivateKickstartHost attribute>.")
+    tftp_follow: bool = _setting(False, "ksserver serve keeps <root>/tftpboot in line with the database's "
+                                        "change log (one follower process per instance): on for each of several "
+                                        "instances sharing one database (docs/scale-out.md).")
 
     @property
     def effective_database_url(self) -> str:

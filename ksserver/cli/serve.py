@@ -74,6 +74,19 @@ def _granian_server(settings: Settings) -> Any:
     ), functools.partial(rsgi.load, settings)
 
 
+def _start_tftp_follower(settings: Settings) -> None:
+    """One follower process per instance, not per worker (ksserver.services.tftpsync).  A process, not
+    a thread: the server forks (and re-forks) its workers, and a fork taken while a thread holds a lock
+    copies the lock held.  It ends with this process (daemon), or notices that its parent is gone."""
+    import multiprocessing
+    import os
+
+    from ksserver.services import tftpsync
+
+    multiprocessing.get_context("spawn").Process(target=tftpsync.run_process, args=(settings, os.getpid()),
+                                                 name="ksserver-tftpsync", daemon=True).start()
+
+
 @command("serve",
          local=True, summary="Run the production kickstart server for $KSSERVER_ROOT (granian or gunicorn).",
          max_args=0, needs_db=False,
@@ -100,6 +113,8 @@ def serve(ctx: Context, call: Call) -> None:
     address, port = split_bind(settings.bind)
     # Where the rocks client finds this server (ksserver.cli.client); gone when it stops.
     write_run_file(settings.root, loopback_of(address), port)
+    if settings.tftp_follow:
+        _start_tftp_follower(settings)
     try:
         if settings.server == "granian":
             server, loader = _granian_server(settings)

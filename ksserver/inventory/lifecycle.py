@@ -3,10 +3,18 @@
 A token is a random secret put on the host's install kernel line; only its SHA-256 is stored.  Issuing
 one revokes the host's older tokens, so the boot file the host fetches holds the only valid one.  The
 token stays valid until the install reports ``finished`` (then it is revoked) or it expires.
+
+With the site's token key (``<root>/install-token-key``, the same file on every server instance), the
+token is derived from that key and its row rather than drawn at random: every instance can then write
+the same boot files from the database (``ksserver.services.tftpsync``) while the database holds only
+the hash.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import secrets
 import time
 
@@ -23,14 +31,28 @@ ISSUED = "issued"           # ordered (token issued), nothing reported yet
 FINAL = ("finished", "failed")
 
 
-def issue_token(session: Session, host: Host, ttl: float, now: float | None = None) -> str:
-    """A fresh token for ``host`` (its older ones revoked); its install status starts over."""
+def derived_token(key: bytes, row: InstallToken) -> str:
+    """The token of ``row`` under the site's token key: 192 bits, like a random one."""
+    message = f"ksserver-install-token:{row.id}:{row.host_id}:{row.expires_at:.6f}".encode()
+    return base64.urlsafe_b64encode(hmac.new(key, message, hashlib.sha256).digest()[:24]).decode()
+
+
+def issue_token(session: Session, host: Host, ttl: float, now: float | None = None,
+                key: bytes | None = None) -> str:
+    """A fresh token for ``host`` (its older ones revoked); its install status starts over.
+    ``key``: derive it from the site's token key (see the module doc) instead of drawing it at random."""
     now = time.time() if now is None else now
     revoke_tokens(session, host)
     token = secrets.token_urlsafe(24)  # 192 bits, URL- and kernel-command-line-safe characters
-    session.add(InstallToken(host_id=host.id, token_hash=hash_token(token), expires_at=now + ttl))
-    row = status_row(session, host)
-    row.stage, row.started_at, row.updated_at, row.finished_at, row.log = ISSUED, now, now, 0.0, ""
+    row = InstallToken(host_id=host.id, token_hash=hash_token(token), expires_at=now + ttl)
+    session.add(row)
+    if key is not None:
+        session.flush()  # the row's id is part of the derived token
+        token = derived_token(key, row)
+        row.token_hash = hash_token(token)
+    status = status_row(session, host)
+    status.stage, status.started_at, status.updated_at = ISSUED, now, now
+    status.finished_at, status.log = 0.0, ""
     session.flush()
     return token
 

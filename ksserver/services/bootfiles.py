@@ -4,10 +4,14 @@ Each host with a boot state has three answers (``ksserver.bootanswers``): pxelin
 A host whose answer becomes (or is re-ordered as) *install* gets a fresh install token inside the
 transaction; its plaintext exists only in the answers written after the commit.  An install answer
 that did not change is left as it is, so a host in the middle of an install keeps its valid token.
+Tokens are derived from the site's token key (``token_key``), so that every server instance can write the
+same answers from the database (``ksserver.services.tftpsync``).
 """
 
 from __future__ import annotations
 
+import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,9 +20,11 @@ from sqlalchemy.orm import Session
 from ksserver.bootanswers import is_disk_boot, remove_answers, render_answers, write_answers
 from ksserver.config import Settings
 from ksserver.db.models import Host
-from ksserver.errors import FilesNotWritten, RocksError
+from ksserver.errors import ConfigError, FilesNotWritten, RocksError
 from ksserver.inventory import attributes, boot, lifecycle
 from ksserver.pxe import BootEntry
+
+KEY_NAME = "install-token-key"
 
 
 def server_url(settings: Settings, session: Session, host: Host) -> str:
@@ -26,6 +32,31 @@ def server_url(settings: Settings, session: Session, host: Host) -> str:
     if settings.install_server_url:
         return settings.install_server_url.rstrip("/")
     return "http://" + (attributes.resolved_value(session, host, "Kickstart_PrivateKickstartHost") or "127.0.0.1")
+
+
+def token_key(settings: Settings, create: bool = False) -> bytes | None:
+    """The site's install-token key; ``create`` makes it on first use (mode 0600), else None if absent."""
+    path = settings.root / KEY_NAME
+    try:
+        return bytes.fromhex(path.read_text().strip())
+    except FileNotFoundError:
+        if not create:
+            return None
+    except ValueError:
+        raise ConfigError(f"{path}: not a hex key (copy it from the instance that made it)") from None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_bytes(32)
+    scratch = path.with_name(f".{KEY_NAME}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(key.hex() + "\n")
+    try:
+        os.link(scratch, path)  # never replaces a key another process made meanwhile
+    except FileExistsError:
+        return token_key(settings)
+    finally:
+        scratch.unlink()
+    return key
 
 
 @dataclass
@@ -61,7 +92,9 @@ class BootFileChanges:
         if installing:
             self._install.add(host.id)
             if reissue or after != self._before.get(host.id):
-                self._tokens[host.id] = lifecycle.issue_token(session, host, self.settings.install_token_ttl)
+                key = token_key(self.settings, create=True)
+                ttl = self.settings.install_token_ttl
+                self._tokens[host.id] = lifecycle.issue_token(session, host, ttl, key=key)
         else:
             self._install.discard(host.id)
             lifecycle.revoke_tokens(session, host)

@@ -6,6 +6,8 @@
   with the install token as ``?token=`` or a ``token`` field.
 - ``GET /boot/<path>``: kernels and initrds of the TFTP tree (``images/...``), for iPXE over HTTP; the
   per-host answers in that tree (which hold tokens) are not served here.
+- ``GET /install/health``: "ok" once this instance has caught up with the database's change log; the
+  proxy's health check (docs/scale-out.md), silent when it succeeds.
 """
 
 from __future__ import annotations
@@ -33,6 +35,13 @@ def ipxe() -> Response:
         raise InvalidArgument("mac= is required (iPXE: /install/ipxe?mac=${net0/mac})")
     answer = lifecycle.ipxe_answer(services.installer, mac)
     return Response(answer.text, mimetype="text/plain")
+
+
+@bp.get("/install/health")
+def health() -> Response:
+    # An instance that cannot reach its database answers 5xx here and leaves the proxy's rotation.
+    current_app.extensions["ksserver"].installer.snapshot.sync()
+    return Response("ok\n", mimetype="text/plain")
 
 
 def _status_body() -> dict[str, Any]:

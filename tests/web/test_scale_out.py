@@ -1,4 +1,4 @@
-"""Several ksserver instances on one PostgreSQL behind nginx, for real (docs/scale-out.md): a change is
+"""Several ksserver instances on one PostgreSQL behind nginx or HAProxy, for real (docs/scale-out.md): a change is
 served by every instance on its next request, every instance serves the same bytes, the proxy's
 X-Forwarded-For is the only one believed, and killing an instance mid-storm loses no installer."""
 
@@ -24,6 +24,8 @@ from tests.web.test_serve_http import LOOPNET_HOST, add_loopnet
 
 pytestmark = [pytest.mark.timeout(240), pytest.mark.postgres]
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
+HAPROXY = shutil.which("haproxy") or ("/usr/sbin/haproxy" if os.path.exists("/usr/sbin/haproxy") else None)
+PROXIES = {"nginx": (NGINX, "nginx-light"), "haproxy": (HAPROXY, "haproxy")}
 MAC = "52:54:00:00:01:00"
 
 
@@ -67,13 +69,18 @@ def _stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:  # type: i
 
 
 @contextlib.contextmanager
-def instances(settings, count: int) -> Iterator[list[tuple[int, subprocess.Popen]]]:  # type: ignore[type-arg]
-    """``count`` ksserver instances on the same database; the proxy (on 127.0.0.1) is trusted."""
+def instances(settings, count: int, roots: list[Path] | None = None,  # type: ignore[no-untyped-def]
+              **extra: str) -> Iterator[list[tuple[int, subprocess.Popen]]]:  # type: ignore[type-arg]
+    """``count`` ksserver instances on the same database (on ``roots``, default all on the test's root);
+    the proxy (on 127.0.0.1) is trusted.  ``extra``: more KSSERVER_* settings."""
     env = dict(os.environ, KSSERVER_ROOT=str(settings.root), KSSERVER_DATABASE_URL=settings.database_url,
-               KSSERVER_TRUSTED_PROXIES="127.0.0.1", KSSERVER_LOG_LEVEL="WARNING")
+               KSSERVER_TRUSTED_PROXIES="127.0.0.1", KSSERVER_LOG_LEVEL="WARNING",
+               **{f"KSSERVER_{name.upper()}": value for name, value in extra.items()})
     started = []
     try:
-        for _ in range(count):
+        for k in range(count):
+            if roots is not None:
+                env["KSSERVER_ROOT"] = str(roots[k])
             port = _free_port()
             proc = subprocess.Popen([sys.executable, "-m", "ksserver.cli.serve", "serve", "--bind",
                                      f"127.0.0.1:{port}", "--workers", "1"], env=env,
@@ -87,21 +94,31 @@ def instances(settings, count: int) -> Iterator[list[tuple[int, subprocess.Popen
             _stop(proc)
 
 
+def proxy_config(cluster, kind: str, backends: list[int], port: int,  # type: ignore[no-untyped-def]
+                 scratch: Path) -> Path:
+    done = cluster("report", "proxy", "backends=" + ",".join(f"127.0.0.1:{b}" for b in backends),
+                   f"listen=127.0.0.1:{port}", f"scratch={scratch}", f"format={kind}")
+    assert done.code == 0, done.err
+    path = scratch / f"{kind}.conf"
+    path.write_text(done.out)
+    return path
+
+
 @contextlib.contextmanager
-def proxy(cluster, backends: list[int]) -> Iterator[int]:  # type: ignore[no-untyped-def]
+def proxy(cluster, backends: list[int], kind: str = "nginx") -> Iterator[int]:  # type: ignore[no-untyped-def]
     scratch = Path(tempfile.mkdtemp(prefix="ksserver-proxy-"))
     port = _free_port()
-    done = cluster("report", "proxy", "backends=" + ",".join(f"127.0.0.1:{b}" for b in backends),
-                   f"listen=127.0.0.1:{port}", f"scratch={scratch}")
-    assert done.code == 0, done.err
-    (scratch / "nginx.conf").write_text(done.out)
-    proc = subprocess.Popen([NGINX, "-c", str(scratch / "nginx.conf"), "-p", str(scratch), "-g", "daemon off;"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    conf = proxy_config(cluster, kind, backends, port, scratch)
+    if kind == "nginx":
+        argv, stop = [NGINX, "-c", str(conf), "-p", str(scratch), "-g", "daemon off;"], signal.SIGQUIT
+    else:
+        argv, stop = [HAPROXY, "-db", "-f", str(conf)], signal.SIGTERM
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     try:
         _wait_port(port, proc)
         yield port
     finally:
-        _stop(proc, signal.SIGQUIT)
+        _stop(proc, stop)
         shutil.rmtree(scratch, ignore_errors=True)
 
 
@@ -118,15 +135,17 @@ def fetch(port: int, path: str = "/install/sbin/kickstart.cgi", source: str = LO
         conn.close()
 
 
-@pytest.fixture
-def farm(cluster, settings):  # type: ignore[no-untyped-def]
-    if NGINX is None:
-        pytest.skip("nginx not installed (Debian package nginx-light)")
+@pytest.fixture(params=sorted(PROXIES))
+def farm(request, cluster, settings):  # type: ignore[no-untyped-def]
+    binary, package = PROXIES[request.param]
+    if binary is None:
+        pytest.skip(f"{request.param} not installed (Debian package {package})")
     add_loopnet(cluster)
     package = settings.dist_dir / "rocks-dist" / "x86_64" / "Packages" / "tool.rpm"
     package.parent.mkdir(parents=True, exist_ok=True)
     package.write_bytes(os.urandom(300_000))
-    with instances(settings, 3) as started, proxy(cluster, [port for port, _ in started]) as front:
+    with instances(settings, 3) as started, \
+            proxy(cluster, [port for port, _ in started], request.param) as front:
         yield cluster, [port for port, _ in started], started, front
 
 
@@ -138,6 +157,7 @@ def test_every_instance_serves_the_same_bytes_and_sees_every_change(farm):
     assert direct == {through_proxy}
     files = {fetch(port, "/install/rocks-dist/x86_64/Packages/tool.rpm") for port in ports + [front]}
     assert len(files) == 1 and next(iter(files))[0] == 200
+    assert {fetch(port, "/install/health") for port in ports} == {(200, b"ok\n")}  # the proxy's health check
     # A change made once (the CLI writes the shared database) is served by every instance's next request.
     assert cluster("set", "host", "attr", "compute-0-0", "Kickstart_Timezone", "Pacific/Auckland").code == 0
     bodies = {fetch(port)[1] for port in ports}
@@ -174,3 +194,68 @@ def test_killing_an_instance_mid_storm_loses_no_installer(farm):
     for t in threads:
         t.join(timeout=180)
     assert len(results) == 160 and set(results) == {200}
+
+
+@pytest.mark.skipif(HAPROXY is None, reason="haproxy not installed (Debian package haproxy)")
+def test_haproxy_accepts_the_generated_configuration(cluster, tmp_path):
+    conf = proxy_config(cluster, "haproxy", [8081, 8082], 8080, tmp_path)
+    checked = subprocess.run([HAPROXY, "-c", "-f", str(conf)], check=False, capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    text = conf.read_text()
+    # The client's header is dropped before HAProxy adds its own; dead instances are retried elsewhere.
+    assert text.index("http-request del-header X-Forwarded-For") < text.index("option forwardfor")
+    assert "option redispatch" in text and "retry-on conn-failure empty-response" in text
+
+
+def test_proxy_configuration_refuses_injected_text(cluster):
+    for kind in ("nginx", "haproxy"):
+        for bad in ("backends=127.0.0.1:80\n  server evil 10.0.0.1:80", "backends=127.0.0.1:80;x",
+                    "backends=127.0.0.1:0"):
+            done = cluster("report", "proxy", bad, f"format={kind}")
+            assert done.code != 0 and "backend" in done.err
+        done = cluster("report", "proxy", "backends=127.0.0.1:80", "scratch=/tmp/x y", f"format={kind}")
+        assert done.code != 0 and "scratch" in done.err
+
+
+def _tree(tftp: Path) -> dict[str, str]:
+    from tests.services.test_tftp_follow import answers
+
+    return answers(tftp)
+
+
+def _eventually_equal(first: Path, second: Path) -> float:
+    """Seconds until the two trees' answers are equal (bounded: the test fails, it does not time)."""
+    start = time.monotonic()
+    while time.monotonic() - start < 60:
+        if _tree(first) == _tree(second):
+            return time.monotonic() - start
+        time.sleep(0.05)
+    assert _tree(first) == _tree(second)
+    return time.monotonic() - start
+
+
+def test_every_instance_keeps_its_own_tftp_tree_current(cluster, settings, tmp_path):
+    """Two instances on separate roots (B's shares A's install/ and token key, not its tftpboot):
+    a boot change made through A is in B's tree and in B's iPXE answer; so is a host's removal."""
+    from ksserver.services.bootfiles import token_key
+
+    token_key(settings, create=True)
+    root_b = tmp_path / "instance-b"
+    root_b.mkdir()
+    for entry in settings.root.iterdir():
+        if entry.name != "tftpboot":
+            (root_b / entry.name).symlink_to(entry)
+    tftp_a, tftp_b = settings.tftp_dir, root_b / "tftpboot"
+    ipxe = "/install/ipxe?mac=52:54:00:00:01:00"
+    with instances(settings, 2, roots=[settings.root, root_b], tftp_follow="yes") as started:
+        ports = [port for port, _ in started]
+        _eventually_equal(tftp_a, tftp_b)
+        assert cluster("set", "host", "boot", "compute-0-0", "action=install").code == 0
+        took = _eventually_equal(tftp_a, tftp_b)
+        assert any("token=" in text for text in _tree(tftp_b).values())
+        served = {fetch(port, ipxe, source="127.0.0.1") for port in ports}
+        assert len(served) == 1 and b"token=" in served.pop()[1]
+        assert cluster("remove", "host", "compute-0-0").code == 0
+        took = max(took, _eventually_equal(tftp_a, tftp_b))
+        assert not [name for name, text in _tree(tftp_b).items() if "compute-0-0" in text]
+        print(f"instance B's tree caught up within {took:.2f} s")

@@ -1,0 +1,102 @@
+"""A second instance's TFTP tree follows the database (ksserver.services.tftpsync): after every change made
+through instance A (the CLI on A's root), instance B's follower leaves B's tree equal to A's, byte for byte,
+install tokens included.  SQLite and PostgreSQL; docs/scale-out.md."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from ksserver.config import load_settings
+from ksserver.db.session import Database
+from ksserver.services.bootfiles import KEY_NAME, token_key
+from ksserver.services.tftpsync import TftpFollower
+
+
+def answers(tftp: Path) -> dict[str, str]:
+    """Every per-host answer file of a tree (what a PXE client may fetch), by relative path."""
+    found = {}
+    for pattern in ("pxelinux.cfg/*", "ipxe/*.ipxe", "grub.cfg-01-*"):
+        for path in tftp.glob(pattern):
+            if path.name != "default":
+                found[path.relative_to(tftp).as_posix()] = path.read_text()
+    return found
+
+
+@pytest.fixture
+def second(cluster, settings, tmp_path):  # type: ignore[no-untyped-def]
+    """Instance B: its own root (the token key copied from A's), same database, a follower."""
+    root = tmp_path / "instance-b"
+    root.mkdir()
+    key = token_key(settings, create=True)  # made by A's first install otherwise; copied like the admin token
+    assert key is not None
+    (root / KEY_NAME).write_text(key.hex() + "\n")
+    other = load_settings(environ={}, root=root, database_url=settings.database_url)
+    db = Database.from_url(other.effective_database_url)
+    follower = TftpFollower(other, db)
+    yield follower, other.tftp_dir
+    db.engine.dispose()
+
+
+def test_boot_changes_through_one_instance_reach_the_others_tree(cluster, settings, second):
+    follower, tftp_b = second
+    follower.step()
+    assert answers(tftp_b) == answers(settings.tftp_dir)
+    assert cluster("set", "host", "boot", "compute-0-0", "action=install").code == 0
+    follower.step()
+    theirs = answers(settings.tftp_dir)
+    assert answers(tftp_b) == theirs
+    assert any("token=" in text for text in theirs.values())  # the install answer, its valid token included
+    # Nothing changed: nothing written.
+    assert follower.step() == 0
+    # A shared change (the install boot action edited) rewrites every host that uses it.
+    assert cluster("add", "bootaction", "install", "kernel=vmlinuz-new", "ramdisk=initrd-new.img",
+                   "args=ip=dhcp").code == 0
+    follower.step()
+    assert answers(tftp_b) == answers(settings.tftp_dir)
+    assert any("vmlinuz-new" in text for text in answers(tftp_b).values())
+    # Back to the disk, then removed: the files follow, down to none.
+    assert cluster("set", "host", "boot", "compute-0-0", "action=os").code == 0
+    follower.step()
+    assert answers(tftp_b) == answers(settings.tftp_dir)
+    assert cluster("remove", "host", "compute-0-0").code == 0
+    follower.step()
+    assert answers(tftp_b) == answers(settings.tftp_dir)
+    assert not [name for name, text in answers(tftp_b).items() if "compute-0-0" in text]
+
+
+def test_a_fresh_follower_removes_answers_of_hosts_that_are_gone(cluster, settings, second):
+    follower, tftp_b = second
+    stale = tftp_b / "pxelinux.cfg" / "0A0101FE"
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.write_text("default old\n")
+    (tftp_b / "pxelinux.cfg" / "default").write_text("default local\n")  # not a host's answer: kept
+    (tftp_b / "grub.cfg-01-52-54-00-99-99-99").write_text("stale\n")
+    follower.step()
+    assert not stale.exists() and not (tftp_b / "grub.cfg-01-52-54-00-99-99-99").exists()
+    assert (tftp_b / "pxelinux.cfg" / "default").read_text() == "default local\n"
+    assert answers(tftp_b) == answers(settings.tftp_dir)
+
+
+def test_without_the_sites_token_key_install_answers_are_left_alone(cluster, settings, second, caplog):
+    follower, tftp_b = second
+    follower.step()
+    (follower.settings.root / KEY_NAME).write_text("00" * 32 + "\n")  # not the key that issues tokens
+    assert cluster("set", "host", "boot", "compute-0-1", "action=install").code == 0
+    with caplog.at_level(logging.ERROR, logger="ksserver.tftpsync"):
+        follower.step()
+    assert "compute-0-1" in caplog.text and KEY_NAME in caplog.text
+    # B never writes an install answer whose token the kickstart server would refuse.
+    assert not any("token=" in text for text in answers(tftp_b).values())
+
+
+def test_the_token_key_is_private_and_made_once(cluster, settings):
+    assert cluster("set", "host", "boot", "compute-0-0", "action=install").code == 0
+    path = settings.root / KEY_NAME
+    assert path.stat().st_mode & 0o777 == 0o600
+    key = path.read_text()
+    assert cluster("set", "host", "boot", "compute-0-1", "action=install").code == 0
+    assert path.read_text() == key and token_key(settings) == bytes.fromhex(key)
+    assert not [p.name for p in settings.root.iterdir() if p.name.startswith(f".{KEY_NAME}")]  # no scratch left

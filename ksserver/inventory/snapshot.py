@@ -257,10 +257,8 @@ class InventorySnapshot:
         with self._lock:
             if top == self._seq:
                 return
-            with self.db.engine.connect() as conn:
-                changed = conn.execute(text("SELECT seq, host_id FROM changes WHERE seq > :s ORDER BY seq"),
-                                       {"s": self._seq}).all()
-                oldest = conn.execute(text("SELECT min(seq) FROM changes")).scalar() or 0
+            changed = self._query("SELECT seq, host_id FROM changes WHERE seq > ? ORDER BY seq", (self._seq,))
+            oldest = self._query("SELECT min(seq) FROM changes")[0][0] or 0
             first = self._seq < 0
             if first or oldest > self._seq + 1 or any(h is None for _, h in changed):
                 self._load_shared()
@@ -278,25 +276,23 @@ class InventorySnapshot:
             gc.freeze()
 
     def _load_shared(self) -> None:
-        """The layer every host shares: a few rows, whatever the cluster size."""
-        with self.db.session() as s:
-            glob = {a: v for a, v in s.execute(select(m.GlobalAttribute.attr, m.GlobalAttribute.value))}
-            os_attrs: dict[str, dict[str, str]] = {}
-            for os_name, attr, value in s.execute(select(m.OsAttribute.os, m.OsAttribute.attr, m.OsAttribute.value)):
-                os_attrs.setdefault(os_name, {})[attr] = value
-            app_attrs: dict[int, dict[str, str]] = {}
-            for app_id, attr, value in s.execute(select(m.ApplianceAttribute.appliance_id, m.ApplianceAttribute.attr,
-                                                        m.ApplianceAttribute.value)):
-                app_attrs.setdefault(app_id, {})[attr] = value
-            # Publishing a generation is a shared change, so every process re-reads it here, together.
-            generation = s.scalar(select(m.Generation.digest).order_by(m.Generation.id.desc()).limit(1))
-            networks = [NetworkView(ipaddress.IPv4Network(f"{a}/{n}", strict=False), name, bool(prov), bool(disc))
-                        for a, n, name, prov, disc in s.execute(select(m.Subnet.address, m.Subnet.netmask,
-                                                                       m.Subnet.name, m.Subnet.provisioning,
-                                                                       m.Subnet.discovery))]
+        """The layer every host shares: a few rows, whatever the cluster size (raw queries: the ORM's
+        first statement compilations cost a cold worker a fifth of a second)."""
+        glob = dict(self._query("SELECT attr, value FROM global_attributes"))
+        os_attrs: dict[str, dict[str, str]] = {}
+        for os_name, attr, value in self._query("SELECT os, attr, value FROM os_attributes"):
+            os_attrs.setdefault(os_name, {})[attr] = value
+        app_attrs: dict[int, dict[str, str]] = {}
+        for app_id, attr, value in self._query("SELECT appliance_id, attr, value FROM appliance_attributes"):
+            app_attrs.setdefault(app_id, {})[attr] = value
+        # Publishing a generation is a shared change, so every process re-reads it here, together.
+        newest = self._query("SELECT digest FROM generations ORDER BY id DESC LIMIT 1")
+        networks = [NetworkView(ipaddress.IPv4Network(f"{a}/{n}", strict=False), name, bool(prov), bool(disc))
+                    for a, n, name, prov, disc in self._query("SELECT address, netmask, name, provisioning, "
+                                                              "discovery FROM subnets")]
         self._shared = (glob, os_attrs, app_attrs)
         self.networks = networks
-        self.generation = generation
+        self.generation = newest[0][0] if newest else None
         self.loaded_at = time.time()
 
     def _read_view(self, host_id: int) -> HostView | None:
@@ -308,6 +304,26 @@ class InventorySnapshot:
                            for dev, ip, mac, sname, mask, prov in self._query(_IFACES_SQL, (host_id,))]
         view.own = dict(self._query(_ATTRS_SQL, (host_id,)))
         return view
+
+    def every_view(self) -> Iterator[HostView]:
+        """Every host's view, by name, read with three queries and not cached (``rocks-dist``)."""
+        self.sync(force=True)
+        with self.db.engine.connect() as conn:
+            rows = conn.execute(text(_HOST_SQL.replace(" WHERE h.id = ?", " ORDER BY h.name"))).all()
+            ifaces: dict[int, list[IfaceView]] = {}
+            for hid, dev, ip, mac, sname, mask, prov in conn.execute(text(
+                    _IFACES_SQL.replace("SELECT ", "SELECT i.host_id, ", 1)
+                    .replace(" WHERE i.host_id = ?", ""))):
+                ifaces.setdefault(hid, []).append(IfaceView(dev, ip, mac, sname, mask, bool(prov)))
+            own: dict[int, dict[str, str]] = {}
+            for hid, attr, value in conn.execute(text(_ATTRS_SQL.replace("SELECT ", "SELECT host_id, ", 1)
+                                                      .replace(" WHERE host_id = ?", ""))):
+                own.setdefault(hid, {})[attr] = value
+        for row in rows:
+            view = HostView(*row)
+            view.interfaces = ifaces.get(view.id, [])
+            view.own = own.get(view.id, {})
+            yield view
 
     # -- reading --------------------------------------------------------------------------------
 

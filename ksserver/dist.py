@@ -16,7 +16,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +27,7 @@ from ksserver.config import Settings
 from ksserver.db.session import Database
 from ksserver.errors import DistError
 from ksserver.graph import GraphLibrary, KickstartCompiler, Source, UndefinedAttributes, undefined_report
-from ksserver.graph.batch import check_hosts
+from ksserver.graph.batch import Overlay, check_hosts
 from ksserver.graph.library import nodes_dir
 from ksserver.inventory.snapshot import InventorySnapshot
 
@@ -144,11 +144,17 @@ def _validate_hosts(db: Database, compiler: KickstartCompiler, report: DistRepor
     report.hosts = len(views)
     report.appliances = {v.appliance for v in views}
 
-    def hosts() -> Iterator[tuple[str, str, tuple, dict[str, str]]]:
+    shared: dict[tuple, dict[str, str]] = {}
+
+    def hosts() -> Iterator[tuple[str, str, tuple, Mapping[str, str]]]:
+        # As InventorySnapshot.attrs (global < os < appliance < host < intrinsic), with the group's part
+        # built once: a host's own and intrinsic values over it.
         for v in views:
-            attrs = snap.attrs(v)
-            yield v.name, v.root, (v.root, v.appliance_id, v.membership, v.os, v.arch), attrs
-            v.merged = None  # one host's attributes at a time, not 100,000 of them
+            group = (v.root, v.appliance_id, v.membership, v.os, v.arch)
+            common = shared.get(group)
+            if common is None:
+                common = shared[group] = snap.shared_attrs(v)
+            yield v.name, v.root, group, Overlay({**v.own, **v.intrinsic()}, common)
 
     lacking: list[tuple[str, str, dict[str, str]]] = []
     roots = {v.name: v.root for v in views}

@@ -13,13 +13,14 @@ error is word for word the one a render gives.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from ..errors import GraphError
-from .attrs import ALIASES, COMPUTED
+from .attrs import ALIASES, COMPUTED, lookup
 from .compiler import KickstartCompiler
-from .render import _WORD, DELIM_PREFIX, Slot, Template, slot_value
+from .render import _CONTROL, _WORD, DELIM_PREFIX, Slot, Template, slot_value
 
 
 @dataclass(frozen=True)
@@ -54,15 +55,57 @@ def _unsafe_start(value: str) -> bool:
     return v.startswith(("%", DELIM_PREFIX))
 
 
+# A value is a safe command-line word (render._WORD) without control characters (render._CONTROL) iff
+# it is non-empty and has none of these: one search over a host's joined word values checks them all.
+_NOT_WORD = re.compile(r"""[\s"'\\#]|""" + _CONTROL.pattern)
+
+
 def _passes(fast: _FastPath, attrs: Mapping[str, str]) -> bool:
+    """What ``Template.render`` checks of the varying slots (``slot_value``, then ``needs_check``) with
+    one regex search per host instead of one per slot: False sends the host to a full render."""
+    get = attrs.get
+    words: list[str] = []
+    others: list[str] = []
     for slot, word, start in fast.slots:
-        try:
-            value = slot_value(slot, attrs)
-        except GraphError:
+        value = get(slot.name)
+        if value is None:
+            value = lookup(attrs, slot.name)
+            if value is None:
+                if slot.required:
+                    return False
+                value = ""
+        (words if word else others).append(value)
+        if start and _unsafe_start(value):
             return False
-        if (word and not _WORD.match(value)) or (start and _unsafe_start(value)):
-            return False
-    return True
+    if words and (not all(words) or _NOT_WORD.search("".join(words))):
+        return False
+    return not (others and _CONTROL.search("".join(others)))
+
+
+class Overlay(Mapping[str, str]):
+    """A host's attributes as its own few values over its group's shared dict, without copying the
+    shared one per host (``get`` is what rendering and ``lookup`` call)."""
+
+    __slots__ = ("own", "shared")
+
+    def __init__(self, own: dict[str, str], shared: dict[str, str]):
+        self.own, self.shared = own, shared
+
+    def get(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        value = self.own.get(key)
+        return value if value is not None else self.shared.get(key, default)
+
+    def __getitem__(self, key: str) -> str:
+        value = self.get(key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({**self.shared, **self.own})
+
+    def __len__(self) -> int:
+        return len({**self.shared, **self.own})
 
 
 def check_hosts(compiler: KickstartCompiler, hosts: Iterable[tuple[str, str, Hashable, Mapping[str, str]]],
@@ -70,13 +113,23 @@ def check_hosts(compiler: KickstartCompiler, hosts: Iterable[tuple[str, str, Has
     """(name, attrs, error) for every host of ``hosts`` -- (name, root, group, attrs) -- whose kickstart
     does not render and validate.  Hosts of one ``group`` must have equal attributes outside ``varying``."""
     fast_paths: dict[tuple, _FastPath | None] = {}
+    # The template's cache key reads the condition attributes, graph and ks_version: when none of them
+    # varies, it is the group's.
+    keyed = {"graph", "ks_version", *compiler.library.cond_names}
+    key_varies = any(_reads_varying(name, varying) for name in keyed)
+    group_keys: dict[Hashable, tuple] = {}
     for name, root, group, attrs in hosts:
-        key = (group, compiler.cache_key(root, attrs))
+        if key_varies:
+            key = (group, compiler.cache_key(root, attrs))
+        else:
+            key = group_keys.get(group)  # type: ignore[assignment]
+            if key is None:
+                key = group_keys[group] = (group, compiler.cache_key(root, attrs))
         fast = fast_paths.get(key)
         if fast is not None and _passes(fast, attrs):
             continue
         try:
-            compiler.kickstart(root, attrs)
+            compiler.kickstart(root, attrs if isinstance(attrs, dict) else dict(attrs))
         except GraphError as exc:
             yield name, attrs, exc
             continue

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from ksserver import __version__
@@ -271,8 +271,8 @@ class InventorySnapshot:
             self._seq = max([top] + [s for s, _ in changed])
         if first:
             # What the process has imported lives as long as it does: keep it out of the cyclic GC's
-            # full passes, which otherwise stall every thread of the worker in a storm.
-            gc.collect()
+            # full passes, which otherwise stall every thread of the worker in a storm.  (No collect
+            # first: a full pass costs a cold worker tens of milliseconds for little garbage.)
             gc.freeze()
 
     def _load_shared(self) -> None:
@@ -308,17 +308,15 @@ class InventorySnapshot:
     def every_view(self) -> Iterator[HostView]:
         """Every host's view, by name, read with three queries and not cached (``rocks-dist``)."""
         self.sync(force=True)
-        with self.db.engine.connect() as conn:
-            rows = conn.execute(text(_HOST_SQL.replace(" WHERE h.id = ?", " ORDER BY h.name"))).all()
-            ifaces: dict[int, list[IfaceView]] = {}
-            for hid, dev, ip, mac, sname, mask, prov in conn.execute(text(
-                    _IFACES_SQL.replace("SELECT ", "SELECT i.host_id, ", 1)
-                    .replace(" WHERE i.host_id = ?", ""))):
-                ifaces.setdefault(hid, []).append(IfaceView(dev, ip, mac, sname, mask, bool(prov)))
-            own: dict[int, dict[str, str]] = {}
-            for hid, attr, value in conn.execute(text(_ATTRS_SQL.replace("SELECT ", "SELECT host_id, ", 1)
-                                                      .replace(" WHERE host_id = ?", ""))):
-                own.setdefault(hid, {})[attr] = value
+        rows = self._query(_HOST_SQL.replace(" WHERE h.id = ?", " ORDER BY h.name"))
+        ifaces: dict[int, list[IfaceView]] = {}
+        for hid, dev, ip, mac, sname, mask, prov in self._query(
+                _IFACES_SQL.replace("SELECT ", "SELECT i.host_id, ", 1).replace(" WHERE i.host_id = ?", "")):
+            ifaces.setdefault(hid, []).append(IfaceView(dev, ip, mac, sname, mask, bool(prov)))
+        own: dict[int, dict[str, str]] = {}
+        for hid, attr, value in self._query(_ATTRS_SQL.replace("SELECT ", "SELECT host_id, ", 1)
+                                            .replace(" WHERE host_id = ?", "")):
+            own.setdefault(hid, {})[attr] = value
         for row in rows:
             view = HostView(*row)
             view.interfaces = ifaces.get(view.id, [])
@@ -345,13 +343,18 @@ class InventorySnapshot:
                 self._views[host_id] = view
         return view
 
+    def shared_attrs(self, host: HostView) -> dict[str, str]:
+        """global < os < appliance: the part of a host's attributes its appliance and os decide."""
+        glob, os_attrs, app_attrs = self._shared
+        merged = dict(glob)
+        merged.update(os_attrs.get(host.os, {}))
+        merged.update(app_attrs.get(host.appliance_id, {}))
+        return merged
+
     def attrs(self, host: HostView) -> dict[str, str]:
         """global < os < appliance < host < intrinsic, as inventory.context.host_attrs."""
         if host.merged is None:
-            glob, os_attrs, app_attrs = self._shared
-            merged = dict(glob)
-            merged.update(os_attrs.get(host.os, {}))
-            merged.update(app_attrs.get(host.appliance_id, {}))
+            merged = self.shared_attrs(host)
             merged.update(host.own)
             merged.update(host.intrinsic())
             host.merged = merged

@@ -107,7 +107,7 @@ def main() -> None:
 
 def _line(row: dict) -> str:
     keys = ("median_ms", "worker_rss_mb", "p50_ms", "p99_ms", "throughput_rps", "errors", "lost", "ratio", "static_p99_ms",
-            "seconds", "error")
+            "seconds", "cpu_seconds", "error")
     figures = "  ".join(f"{k}={row[k]}" for k in keys if k in row)
     return f"{row['scenario']:<18} N={row['n']:<6} {figures}   [target: {row['target']}]"
 

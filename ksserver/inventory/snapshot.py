@@ -36,7 +36,7 @@ _IFACES_SQL = ("SELECT i.device, i.ip, i.mac, s.name, s.netmask, s.provisioning 
                "LEFT JOIN subnets s ON i.subnet_id = s.id WHERE i.host_id = ? ORDER BY i.device")
 _ATTRS_SQL = "SELECT attr, value FROM host_attributes WHERE host_id = ?"
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IfaceView:
     device: str
     ip: str | None
@@ -54,7 +54,7 @@ class NetworkView:
     discovery: bool
 
 
-@dataclass
+@dataclass(slots=True)   # slots: smaller cached views, cheaper to build 100,000 of
 class HostView:
     id: int
     name: str
@@ -310,9 +310,13 @@ class InventorySnapshot:
         self.sync(force=True)
         rows = self._query(_HOST_SQL.replace(" WHERE h.id = ?", " ORDER BY h.name"))
         ifaces: dict[int, list[IfaceView]] = {}
+        # Unsorted (sorting 100,000 rows costs SQLite more than Python sorting the few hosts with two).
         for hid, dev, ip, mac, sname, mask, prov in self._query(
-                _IFACES_SQL.replace("SELECT ", "SELECT i.host_id, ", 1).replace(" WHERE i.host_id = ?", "")):
+                _IFACES_SQL.replace("SELECT ", "SELECT i.host_id, ", 1).replace(" WHERE i.host_id = ?", "")
+                .replace(" ORDER BY i.device", "")):
             ifaces.setdefault(hid, []).append(IfaceView(dev, ip, mac, sname, mask, bool(prov)))
+        for several in (found for found in ifaces.values() if len(found) > 1):
+            several.sort(key=lambda i: i.device)
         own: dict[int, dict[str, str]] = {}
         for hid, attr, value in self._query(_ATTRS_SQL.replace("SELECT ", "SELECT host_id, ", 1)
                                             .replace(" WHERE host_id = ?", "")):

@@ -16,7 +16,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,8 +25,9 @@ from installer_plugin import bundle
 from ksserver import generations
 from ksserver.config import Settings
 from ksserver.db.session import Database
-from ksserver.errors import DistError, GraphError
+from ksserver.errors import DistError
 from ksserver.graph import GraphLibrary, KickstartCompiler, Source, UndefinedAttributes, undefined_report
+from ksserver.graph.batch import Overlay, check_hosts
 from ksserver.graph.library import nodes_dir
 from ksserver.inventory.snapshot import InventorySnapshot
 
@@ -128,23 +129,41 @@ def _live_paths(text: str, where: dict[str, str]) -> str:
     return text
 
 
+# Intrinsic attributes that differ between hosts of one (root, appliance, membership, os, arch) group; the
+# rest of the intrinsic values follow from the group (HostView.intrinsic).
+_PER_HOST = frozenset({"hostname", "rack", "rank", "cpus", "hostaddr", "ksmac", "ksdevice", "netmask"})
+
+
 def _validate_hosts(db: Database, compiler: KickstartCompiler, report: DistReport, arch: str) -> None:
+    """Every host's kickstart must compile and validate: hosts of a group (same root, appliance,
+    membership, os, arch: the same attributes but their own and the per-host intrinsic ones) share the
+    template's validation, and only their own values are checked per host (``graph.batch``)."""
     snap = InventorySnapshot(db)
-    snap.sync(force=True)
+    views = [v for v in snap.every_view() if v.root and v.arch == arch]
+    varying = _PER_HOST | {name for v in views for name in v.own}
+    report.hosts = len(views)
+    report.appliances = {v.appliance for v in views}
+
+    shared: dict[tuple, dict[str, str]] = {}
+
+    def hosts() -> Iterator[tuple[str, str, tuple, Mapping[str, str]]]:
+        # As InventorySnapshot.attrs (global < os < appliance < host < intrinsic), with the group's part
+        # built once: a host's own and intrinsic values over it.
+        for v in views:
+            group = (v.root, v.appliance_id, v.membership, v.os, v.arch)
+            common = shared.get(group)
+            if common is None:
+                common = shared[group] = snap.shared_attrs(v)
+            yield v.name, v.root, group, Overlay({**v.own, **v.intrinsic()}, common)
+
     lacking: list[tuple[str, str, dict[str, str]]] = []
-    for host in sorted(snap.hosts.values(), key=lambda h: h.name):
-        if not host.root or host.arch != arch:
-            continue
-        report.hosts += 1
-        report.appliances.add(host.appliance)
-        try:
-            compiler.kickstart(host.root, snap.attrs(host))
-        except GraphError as exc:
-            if isinstance(exc, UndefinedAttributes):
-                lacking.append((host.name, host.root, snap.attrs(host)))
-            report.failed_hosts += 1
-            if len(report.failures) < MAX_REPORTED:
-                report.failures.append(f"{host.name}: {exc}")
+    roots = {v.name: v.root for v in views}
+    for name, attrs, exc in check_hosts(compiler, hosts(), varying):
+        if isinstance(exc, UndefinedAttributes):
+            lacking.append((name, roots[name], dict(attrs)))
+        report.failed_hosts += 1
+        if len(report.failures) < MAX_REPORTED:
+            report.failures.append(f"{name}: {exc}")
     if lacking:
         # All undefined attributes of the build at once, each with the hosts that lack it.
         report.undefined = undefined_report(compiler, lacking)

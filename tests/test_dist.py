@@ -148,3 +148,29 @@ def test_legacy_tree_directory_is_replaced_by_the_link(cluster, settings):
     (legacy / "build").mkdir(parents=True)
     assert cluster("create", "distro").code == 0
     assert legacy.is_symlink() and (legacy / "build" / "nodes" / "base.xml").is_file()
+
+
+def test_dist_names_the_one_host_whose_own_attribute_breaks_it_in_a_big_group(cluster, settings, tmp_path):
+    """Hosts of one appliance share the template's validation (graph.batch); a host's own value that
+    changes its kickstart's words is still validated on its own, and an attribute only some hosts
+    have is still reported per host."""
+    rows = "name,mac\n" + "".join(f"compute-1-{i},52:54:00:01:00:{i:02x}\n" for i in range(60))
+    (tmp_path / "hosts.csv").write_text(rows)
+    assert cluster("add", "host", f"file={tmp_path / 'hosts.csv'}").code == 0
+    nodes = settings.site_profile_dir / "nodes"
+    nodes.mkdir(parents=True)
+    (nodes / "extend-compute.xml").write_text("<kickstart>\n<main><timezone>&site_tz;</timezone></main>\n</kickstart>\n")
+    cluster("set", "attr", "site_tz", "Asia/Tokyo")
+    cluster("set", "host", "attr", "compute-1-12", "site_tz", "Europe/Paris")  # differs, still one word
+    cluster("set", "host", "attr", "compute-1-37", "site_tz", "Asia/Tokyo extra")
+    failed = cluster("create", "distro")
+    assert failed.code == 1
+    assert "1 of 64 kickstarts failed" in failed.err, failed
+    assert "compute-1-37: " in failed.err and "timezone" in failed.err
+    cluster("remove", "host", "attr", "compute-1-37", "site_tz")
+    assert cluster("create", "distro").code == 0
+    cluster("remove", "attr", "site_tz")  # now only compute-1-12 has it
+    lacking = cluster("create", "distro")
+    assert lacking.code == 1 and "61 of 64 kickstarts failed" in lacking.err, lacking
+    assert "compute-1-12: " not in lacking.err and "compute-1-13: " in lacking.err
+    assert "undefined entity &site_tz;" in lacking.err and "compute-1-59" in lacking.err

@@ -86,6 +86,11 @@ class KickstartCompiler:
                 self._cache.popitem(last=False)
         return text
 
+    def cached_template(self, key: tuple) -> Template | None:
+        """The compiled template under ``key`` (``cache_key``), if it is cached: ``graph.batch``."""
+        with self._lock:
+            return self._cache.get(key)
+
     def undefined_attributes(self, root: str, attrs: Mapping[str, str]) -> list[UndefinedAttribute]:
         """Every ``&name;`` of ``root``'s kickstart that ``attrs`` lacks (none: ``[]``).
 

@@ -44,3 +44,46 @@ def test_snapshot_follows_changes(cluster, settings):
         assert "compute-0-1" not in snap.by_name
     finally:
         db.dispose()
+
+
+def test_snapshot_keeps_a_bounded_cache_and_readers_in_threads_see_changes(cluster, settings):
+    import threading
+
+    db = Database.from_url(settings.effective_database_url)
+    snap = InventorySnapshot(db, cache_size=2)
+    try:
+        snap.sync()
+        with db.session() as session:
+            ids = [h.id for h in hosts.list_hosts(session)]
+        for hid in ids:
+            assert snap.host(hid) is not None
+        assert len(snap._views) <= 2 and len(ids) > 2
+        stop = threading.Event()
+        errors: list[BaseException] = []
+
+        def reader() -> None:  # what kickstart requests do, on the event loop and in Flask's threads
+            try:
+                while not stop.is_set():
+                    snap.sync()
+                    for hid in ids:
+                        view = snap.host(hid)
+                        if view is not None:
+                            snap.attrs(view)
+            except BaseException as exc:  # noqa: BLE001  (reported below)
+                errors.append(exc)
+
+        threads = [threading.Thread(target=reader) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for k in range(5):
+            cluster("set", "host", "attr", "compute-0-0", "rack_power", f"p{k}")
+            cluster("set", "attr", "site_tag", f"g{k}")
+        stop.set()
+        for t in threads:
+            t.join()
+        assert not errors
+        _assert_agrees(snap, db)
+        view = snap.host(snap.by_name["compute-0-0"])
+        assert snap.attrs(view)["rack_power"] == "p4" and snap.attrs(view)["site_tag"] == "g4"
+    finally:
+        db.dispose()

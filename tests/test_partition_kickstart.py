@@ -73,10 +73,11 @@ def test_section_headers_are_the_lines_starting_with_percent():
 
 def test_refused_sections_are_refused_every_time(graph_text, monkeypatch):
     """The sections are built once per value set; a refusal is not remembered as an answer."""
-    monkeypatch.setattr(partition_kickstart.sections, "report_post", lambda server, token: "%packages\n%end\n")
+    monkeypatch.setattr(partition_kickstart.sections, "report_post",
+                        lambda server, token: "%packages\n%end\n")
     for _ in range(2):
         with pytest.raises(Exception, match="partitioning section"):
             partition_kickstart.add_partitioning(graph_text, "http://10.9.9.9", "x86_64", DB, None, "RHEL9")
     monkeypatch.undo()
-    assert_valid_kickstart(partition_kickstart.add_partitioning(graph_text, "http://10.9.9.9", "x86_64", DB, None,
-                                                                "RHEL9"))
+    text = partition_kickstart.add_partitioning(graph_text, "http://10.9.9.9", "x86_64", DB, None, "RHEL9")
+    assert_valid_kickstart(text)

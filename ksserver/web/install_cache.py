@@ -60,7 +60,8 @@ class InstallFileCache:
             self._forget(rel)  # 404s are not remembered: random paths cannot fill the table
             return None
         real, st = found
-        if entry is not None and (entry.real, entry.size, entry.mtime_ns) == (real, st.st_size, st.st_mtime_ns):
+        if entry is not None and (entry.real, entry.size, entry.mtime_ns) == (real, st.st_size,
+                                                                              st.st_mtime_ns):
             entry.checked = now  # unchanged: keep the bytes
             return entry
         self._forget(rel)
@@ -79,14 +80,15 @@ class InstallFileCache:
     def _entry(self, real: str, st: os.stat_result) -> InstallFile:
         etag = f'"{st.st_mtime_ns:x}-{st.st_size:x}"'
         base = [("Content-Type", self._content_type(real)), ("ETag", etag),
-                ("Last-Modified", email.utils.formatdate(st.st_mtime, usegmt=True)), ("Accept-Ranges", "bytes")]
+                ("Last-Modified", email.utils.formatdate(st.st_mtime, usegmt=True)),
+                ("Accept-Ranges", "bytes")]
         body = None
         if st.st_size <= self.max_body and self._body_bytes + st.st_size <= self.max_bodies:
             body = _read_same_file(real, st)
             if body is not None:
                 self._body_bytes += len(body)
-        return InstallFile(real=real, size=st.st_size, mtime_ns=st.st_mtime_ns, mtime=int(st.st_mtime), etag=etag,
-                           base_headers=base,
+        return InstallFile(real=real, size=st.st_size, mtime_ns=st.st_mtime_ns, mtime=int(st.st_mtime),
+                           etag=etag, base_headers=base,
                            ok_headers=base + [("Content-Length", str(st.st_size))], body=body)
 
     def _content_type(self, real: str) -> str:

@@ -129,7 +129,8 @@ def file_plan(entry: InstallFile, headers: Any) -> tuple[int, list[tuple[str, st
     """(status, headers, byte range or None for the whole file) for GET/HEAD of ``entry``: ETag and
     If-Modified-Since answered with 304, one ``Range: bytes=`` range with 206 (dnf resumes downloads
     with it), anything else with the whole file."""
-    if_none, since, want = headers.get("if-none-match"), headers.get("if-modified-since"), headers.get("range")
+    if_none, since = headers.get("if-none-match"), headers.get("if-modified-since")
+    want = headers.get("range")
     if if_none is None and since is None and want is None:  # the usual fetch: headers built once per file
         return 200, entry.ok_headers, None
     base = entry.base_headers

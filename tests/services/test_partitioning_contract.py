@@ -94,7 +94,7 @@ def test_bulk_read_matches_the_per_host_read(svc):
     with svc.db.session() as session:
         ids = [h.id for h in hosts.list_hosts(session)]
         bulk = partition_reports.db_infos(session, ids)
-        single = {hid: (partition_reports.db_info(session, hid).to_json(), partition_reports.has_plan(session, hid))
-                  for hid in ids}
+        single = {hid: (partition_reports.db_info(session, hid).to_json(),
+                        partition_reports.has_plan(session, hid)) for hid in ids}
     assert bulk == single and bulk[host_id][1] is True and len(ids) > 1
     assert parse_db_info(bulk[host_id][0]).recorded == REPORT

@@ -94,6 +94,63 @@ def _storm(base: str, cluster: BenchCluster, connections: int, duration: float) 
     return result
 
 
+def listener_group(base: str) -> int | None:
+    """The process group of whatever listens on ``base``'s loopback port (Linux /proc; None elsewhere): both
+    servers run in sessions of their own, so the group holds their master and every worker."""
+    port = int(base.rsplit(":", 1)[1])
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as handle:
+            for line in handle.readlines()[1:]:
+                fields = line.split()
+                if fields[1].endswith(f":{port:04X}") and fields[3] == "0A":  # 0A: LISTEN
+                    inodes.add(f"socket:[{fields[9]}]")
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError):
+            if any(os.readlink(f"/proc/{pid}/fd/{fd}") in inodes for fd in os.listdir(f"/proc/{pid}/fd")):
+                return os.getpgid(int(pid))
+    return None
+
+
+def group_cpu_seconds(group: int | None) -> float:
+    """User + system CPU of every process in ``group`` so far."""
+    if group is None:
+        return 0.0
+    ticks = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError), open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+            if int(fields[2]) == group:  # fields[0] is the state: pgrp, utime and stime follow
+                ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+class CpuPerRequest:
+    """Server CPU per request (microseconds): on a shared two-core machine this moves far less with the
+    neighbours' load than requests per second do."""
+
+    def __init__(self, urls: dict[str, str]):
+        self.groups = {name: listener_group(base) for name, base in urls.items()}
+        self.used = {name: 0.0 for name in urls}
+        self.requests = {name: 0 for name in urls}
+
+    @contextlib.contextmanager
+    def measure(self, name: str) -> Iterator[dict]:
+        before = group_cpu_seconds(self.groups[name])
+        result: dict = {}
+        yield result
+        self.used[name] += group_cpu_seconds(self.groups[name]) - before
+        self.requests[name] += int(result.get("requests", 0))
+
+    def figures(self, prefix: str = "") -> dict:
+        out = {f"{name}_{prefix}cpu_us_per_req": round(self.used[name] / self.requests[name] * 1e6, 1)
+               for name in self.used if self.requests[name] and self.groups[name] is not None}
+        if len(out) == 2:
+            ks, ng = (out[f"{name}_{prefix}cpu_us_per_req"] for name in ("ksserver", "nginx"))
+            out[f"{prefix}cpu_ratio"] = _ratio(ng, ks)  # nginx's CPU per request over ksserver's
+        return out
+
+
 def _ratio(a: float, b: float) -> float:
     return round(a / b, 3) if b else 0.0
 
@@ -106,13 +163,17 @@ def install_files(cluster: BenchCluster, duration: float) -> dict:
     with both(cluster) as urls:
         for name, base in urls.items():  # warm the page cache and both servers
             http.run_wrk(base, files_lua(small), 32, 1)
+        small_cpu, big_cpu = CpuPerRequest(urls), CpuPerRequest(urls)
         for name, base in urls.items():
-            r = http.run_wrk(base, files_lua(small), 32, duration)
+            with small_cpu.measure(name) as r:
+                r.update(http.run_wrk(base, files_lua(small), 32, duration))
             out[f"{name}_small_files_per_s"] = r["throughput_rps"]
             out[f"{name}_small_errors"] = r["errors"]
-            r = http.run_wrk(base, files_lua([BIG_PATH]), 32, duration, timeout_s=60)
+            with big_cpu.measure(name) as r:
+                r.update(http.run_wrk(base, files_lua([BIG_PATH]), 32, duration, timeout_s=60))
             out[f"{name}_big_mb_per_s"] = r["mbytes_per_s"]
             out[f"{name}_big_errors"] = r["errors"]
+        out.update(small_cpu.figures("small_"), **big_cpu.figures("big_"))
     out["small_ratio"] = _ratio(out["ksserver_small_files_per_s"], out["nginx_small_files_per_s"])
     out["big_ratio"] = _ratio(out["ksserver_big_mb_per_s"], out["nginx_big_mb_per_s"])
     out["ratio"] = min(out["small_ratio"], out["big_ratio"])
@@ -250,13 +311,16 @@ def kickstart_vs_nginx(cluster: BenchCluster, duration: float, server: str = "gr
     with both(cluster, server) as urls:
         for name, base in urls.items():
             _storm(base, cluster, 64, 2)  # warm-up
+        cpu = CpuPerRequest(urls)
         for _ in range(rounds):
             for name, base in urls.items():
-                r = _storm(base, cluster, 256, duration)
+                with cpu.measure(name) as r:
+                    r.update(_storm(base, cluster, 256, duration))
                 out[f"{name}_per_s"] += r["throughput_rps"] / rounds
                 out[f"{name}_p99_ms"] = max(out.get(f"{name}_p99_ms", 0), r["p99_ms"])
                 out[f"{name}_errors"] = out.get(f"{name}_errors", 0) + r["errors"]
         out["kickstart_bytes"] = len(kickstart_bytes(urls["ksserver"]))
+        out.update(cpu.figures())
     out["ksserver_per_s"], out["nginx_per_s"] = round(out["ksserver_per_s"]), round(out["nginx_per_s"])
     out["ratio"] = _ratio(out["ksserver_per_s"], out["nginx_per_s"])
     out["throughput_rps"], out["errors"] = out["ksserver_per_s"], out["ksserver_errors"]

@@ -57,3 +57,27 @@ def test_a_site_that_replaced_do_partition_still_gets_the_decision(graph_text):
     out = partition_kickstart.add_partitioning(text, "http://10.1.1.1", "x86_64", DB, None, "RHEL9")
     assert_valid_kickstart(out)
     assert out.index('"pre-decide", "--server"') > out.index("/tmp/user_partition_info")
+
+
+def test_section_headers_are_the_lines_starting_with_percent():
+    import random
+    import re
+
+    lines = re.compile(r"^%.*$", re.MULTILINE)
+    rnd = random.Random(13)
+    cases = ["", "%", "%pre\nx\n%end", "a\n%b", "\n%\n%x\n", "x\r\n%pre\r\n"]
+    cases += ["".join(rnd.choice("%\nab\r") for _ in range(rnd.randint(0, 16))) for _ in range(5000)]
+    for text in cases:
+        assert partition_kickstart.section_headers(text) == lines.findall(text), text
+
+
+def test_refused_sections_are_refused_every_time(graph_text, monkeypatch):
+    """The sections are built once per value set; a refusal is not remembered as an answer."""
+    monkeypatch.setattr(partition_kickstart.sections, "report_post",
+                        lambda server, token: "%packages\n%end\n")
+    for _ in range(2):
+        with pytest.raises(Exception, match="partitioning section"):
+            partition_kickstart.add_partitioning(graph_text, "http://10.9.9.9", "x86_64", DB, None, "RHEL9")
+    monkeypatch.undo()
+    text = partition_kickstart.add_partitioning(graph_text, "http://10.9.9.9", "x86_64", DB, None, "RHEL9")
+    assert_valid_kickstart(text)

@@ -122,8 +122,11 @@ def _is_empty_disk(row: Partition) -> bool:
 def recorded_layout(session: Session, host_id: int) -> Layout:
     """The host's partition rows as a Layout (disk sizes and labels from the last report, if any)."""
     rows = session.scalars(select(Partition).where(Partition.host_id == host_id).order_by(Partition.device))
+    return _layout(list(rows), session.get(HostPartitioning, host_id))
+
+
+def _layout(rows: list[Partition], st: HostPartitioning | None) -> Layout:
     headers = {}
-    st = session.get(HostPartitioning, host_id)
     if st is not None and st.report:
         headers = {d.name: d for d in last_report_layout(st).disks}
     disks: dict[str, list[PartitionRecord]] = {}
@@ -153,6 +156,28 @@ def db_info(session: Session, host_id: int) -> DbInfo:
     """What the kickstart hands the installer: the recorded layout and the one-shot reset."""
     st = session.get(HostPartitioning, host_id)
     return DbInfo(recorded=recorded_layout(session, host_id), reset=bool(st and st.reset))
+
+
+_BULK = 500  # host ids per IN (...): well under SQLite's and PostgreSQL's parameter limits
+
+
+def db_infos(session: Session, host_ids: list[int]) -> dict[int, tuple[str, bool]]:
+    """``{host id: (db_info(...).to_json(), has_plan(...))}`` for many hosts in a few queries: the
+    kickstart path fills every host view of a fresh snapshot at once, not one query per host."""
+    out: dict[int, tuple[str, bool]] = {}
+    for k in range(0, len(host_ids), _BULK):
+        chunk = host_ids[k:k + _BULK]
+        states = {st.host_id: st for st in session.scalars(
+            select(HostPartitioning).where(HostPartitioning.host_id.in_(chunk)))}
+        rows: dict[int, list[Partition]] = {}
+        for row in session.scalars(select(Partition).where(Partition.host_id.in_(chunk))
+                                   .order_by(Partition.host_id, Partition.device)):
+            rows.setdefault(row.host_id, []).append(row)
+        for hid in chunk:
+            st = states.get(hid)
+            info = DbInfo(recorded=_layout(rows.get(hid, []), st), reset=bool(st and st.reset))
+            out[hid] = (info.to_json(), bool(st and st.plan_text))
+    return out
 
 
 def has_plan(session: Session, host_id: int) -> bool:

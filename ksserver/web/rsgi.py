@@ -6,9 +6,12 @@ connection (header reads and timeouts included), so Python sees a request only o
 
 - kickstart.cgi is answered on the worker's event loop (render is ~0.02 ms from the snapshot), with the
   same ``kickstart_response`` the WSGI endpoint uses;
-- files under ``/install/`` are checked in Python (``resolve_install_path``: the same confinement rule
-  as the Flask view) and then sent by granian from Rust (``response_file``): no Python thread is held
-  for the transfer;
+- files under ``/install/`` are checked in Python (``resolve_install_file``: the same confinement rule
+  as the Flask view; the answer kept a second by ``install_cache``) and sent from memory (small files)
+  or by granian from Rust (``response_file``): no Python thread is held for the transfer.  granian's
+  own static serving (2.8.9) was measured and not used: it ignores Range (dnf resumes with it), sends no
+  ETag or Content-Length, serves dotfiles (lock files, staging trees) and answers 404 itself for paths
+  Flask owns under /install/;
 - everything else (partition reports, 404s) goes to the Flask app in a small thread pool, its body read
   lazily from the connection, so a stranger is still refused before the server reads a byte.
 """
@@ -18,14 +21,12 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import io
-import mimetypes
-import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ksserver.config import Settings
-from ksserver.web.files import resolve_install_file
+from ksserver.web.install_cache import InstallFile, InstallFileCache
 from ksserver.web.kickstart import PATHS as KICKSTART_PATHS
 from ksserver.web.kickstart import kickstart_response
 
@@ -39,6 +40,7 @@ def flask_install_paths(app: Any) -> frozenset[str]:
 
 
 _NOT_FOUND = b"not found\n"
+_NOT_FOUND_HEADERS = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(_NOT_FOUND)))]
 
 
 def client_host(client: str) -> str:
@@ -123,45 +125,30 @@ class _LazyBody(io.RawIOBase):
         return len(data)
 
 
-def _http_date(timestamp: float) -> str:
-    return email.utils.formatdate(timestamp, usegmt=True)
-
-
-_MIME: dict[str, str] = {}
-
-
-def _mime(real: str) -> str:
-    ext = os.path.splitext(real)[1]
-    if ext not in _MIME:
-        _MIME[ext] = mimetypes.guess_type("x" + ext)[0] or "application/octet-stream"
-    return _MIME[ext]
-
-
-def file_plan(real: str, st: os.stat_result,
-              headers: Any) -> tuple[int, list[tuple[str, str]], tuple[int, int] | None]:
-    """(status, headers, byte range or None for the whole file) for GET/HEAD of ``real``: ETag and
+def file_plan(entry: InstallFile, headers: Any) -> tuple[int, list[tuple[str, str]], tuple[int, int] | None]:
+    """(status, headers, byte range or None for the whole file) for GET/HEAD of ``entry``: ETag and
     If-Modified-Since answered with 304, one ``Range: bytes=`` range with 206 (dnf resumes downloads
     with it), anything else with the whole file."""
-    etag = f'"{st.st_mtime_ns:x}-{st.st_size:x}"'
-    base = [("Content-Type", _mime(real)), ("ETag", etag), ("Last-Modified", _http_date(st.st_mtime)),
-            ("Accept-Ranges", "bytes")]
-    if_none = headers.get("if-none-match")
+    if_none, since = headers.get("if-none-match"), headers.get("if-modified-since")
+    want = headers.get("range")
+    if if_none is None and since is None and want is None:  # the usual fetch: headers built once per file
+        return 200, entry.ok_headers, None
+    base = entry.base_headers
     if if_none is not None:
-        if etag in [tag.strip() for tag in if_none.split(",")] or if_none.strip() == "*":
+        if entry.etag in [tag.strip() for tag in if_none.split(",")] or if_none.strip() == "*":
             return 304, base, None
-    else:
-        since = headers.get("if-modified-since")
-        parsed = email.utils.parsedate_to_datetime(since).timestamp() if since and _parses(since) else None
-        if parsed is not None and int(st.st_mtime) <= parsed:
+    elif since is not None:
+        parsed = email.utils.parsedate_to_datetime(since).timestamp() if _parses(since) else None
+        if parsed is not None and entry.mtime <= parsed:
             return 304, base, None
-    span = _single_range(headers.get("range"), st.st_size)
+    span = _single_range(want, entry.size)
     if span == "unsatisfiable":
-        return 416, base + [("Content-Range", f"bytes */{st.st_size}"), ("Content-Length", "0")], None
+        return 416, base + [("Content-Range", f"bytes */{entry.size}"), ("Content-Length", "0")], None
     if span is not None:
         start, end = span
-        return 206, base + [("Content-Range", f"bytes {start}-{end - 1}/{st.st_size}"),
+        return 206, base + [("Content-Range", f"bytes {start}-{end - 1}/{entry.size}"),
                             ("Content-Length", str(end - start))], span
-    return 200, base + [("Content-Length", str(st.st_size))], None
+    return 200, entry.ok_headers, None
 
 
 def _parses(value: str) -> bool:
@@ -199,7 +186,7 @@ class InstallerServer:
         self.flask = create_app(settings)
         self.services = self.flask.extensions["ksserver"]
         self.flask_paths = flask_install_paths(self.flask)
-        self.dist_dir = str(settings.dist_dir)
+        self.files = InstallFileCache(settings.dist_dir)
         self.pool = ThreadPoolExecutor(max(1, settings.threads), thread_name_prefix="ksserver-flask")
 
     async def __rsgi__(self, scope: Any, proto: Any) -> None:
@@ -220,21 +207,19 @@ class InstallerServer:
         self.services.db.dispose()
 
     def _send_file(self, scope: Any, proto: Any, rel: str) -> None:
-        found = resolve_install_file(self.dist_dir, rel)
-        if found is None:
-            proto.response_bytes(404, [("Content-Type", "text/plain; charset=utf-8"),
-                                       ("Content-Length", str(len(_NOT_FOUND)))], _NOT_FOUND)
+        entry = self.files.lookup(rel)
+        if entry is None:
+            proto.response_bytes(404, _NOT_FOUND_HEADERS, _NOT_FOUND)
             return
-        real = found[0]
-        status, headers, span = file_plan(real, found[1], scope.headers)
+        status, headers, span = file_plan(entry, scope.headers)
         if scope.method == "HEAD" or status in (304, 416):
-            if status == 304:
-                headers = [(k, v) for k, v in headers if k != "Content-Length"]
             proto.response_empty(status, headers)
+        elif entry.body is not None:  # small file, kept in memory: no file I/O on tokio's blocking pool
+            proto.response_bytes(status, headers, entry.body if span is None else entry.body[span[0]:span[1]])
         elif span is None:
-            proto.response_file(status, headers, real)
+            proto.response_file(status, headers, entry.real)
         else:
-            proto.response_file_range(status, headers, real, span[0], span[1])
+            proto.response_file_range(status, headers, entry.real, span[0], span[1])
 
     async def _flask(self, scope: Any, proto: Any) -> None:
         loop = asyncio.get_running_loop()

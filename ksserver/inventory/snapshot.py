@@ -348,6 +348,10 @@ class InventorySnapshot:
                 self._views[host_id] = view
         return view
 
+    def cached_views(self) -> list[HostView]:
+        """The views this process holds now (a copy: the cache may change meanwhile)."""
+        return list(self._views.values())
+
     def shared_attrs(self, host: HostView) -> dict[str, str]:
         """global < os < appliance: the part of a host's attributes its appliance and os decide."""
         glob, os_attrs, app_attrs = self._shared

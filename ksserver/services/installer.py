@@ -75,19 +75,17 @@ _PARTITIONING_BATCH = 500
 
 
 def _fill_partitioning(rt: InstallerRuntime, host: HostView) -> None:
-    """Read the partitioning of ``host`` and of up to 499 other views that lack it, in one batch:
-    after a (re)load every view lacks it, and one query per host made the first storm after a
-    change several times slower than the next."""
-    views = rt.snapshot.hosts
-    others = (hid for hid, view in views.items() if view.partitioning is None and hid != host.id)
+    """Read the partitioning of ``host`` and of up to 499 other cached views that lack it, in one batch:
+    after a shared change every view is read afresh, and one query per host made the first storm after
+    it several times slower than the next."""
+    others = (view for view in rt.snapshot.cached_views() if view.partitioning is None and view.id != host.id)
     # A bounded batch: the first kickstart after a reload at 100,000 hosts stays one query's worth.
-    missing = [host.id, *itertools.islice(others, _PARTITIONING_BATCH - 1)]
+    batch = [host, *itertools.islice(others, _PARTITIONING_BATCH - 1)]
     with rt.db.session() as session:
-        found = partition_reports.db_infos(session, missing)
-    for hid, info in found.items():
-        view = views.get(hid)
-        if view is not None and view.partitioning is None:
-            view.partitioning = info
+        found = partition_reports.db_infos(session, [view.id for view in batch])
+    for view in batch:
+        if view.partitioning is None and view.id in found:
+            view.partitioning = found[view.id]
     host.partitioning = found[host.id]
 
 

@@ -7,14 +7,17 @@ fields (sectors, sector size, type, RAID level and members) that the decision co
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import Connection, bindparam, delete, insert, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from ksserver.db import changes
-
 from ksserver.db.models import HostPartitioning, Partition
 from ksserver.errors import InvalidArgument
 from rocks_partition.records import (
@@ -74,22 +77,49 @@ def state(session: Session, host_id: int) -> HostPartitioning:
     return row
 
 
-def store_report(session: Session, host_id: int, layout: Layout) -> int:
-    """The host's partition records become exactly the reported layout and the one-shot reset is used up.
-    A plan this install sent (refused directives) stays for the admin until the next install starts.
-    Returns the rows stored."""
+def report_rows(host_id: int, layout: Layout) -> list[dict[str, object]]:
+    """The partition rows a report stands for; refuses (InvalidArgument) what the columns cannot hold,
+    before anything is written."""
     rows = []
     for disk in layout.disks:
         rows += [_row(host_id, disk.name, p) for p in disk.partitions] or [_empty_disk_row(host_id, disk)]
     rows += [_row(host_id, raid.device, raid) for raid in layout.raids]
-    # Core statements on the session's connection: the ORM's bulk machinery costs more than the work.
-    changes.note_hosts(session, [host_id])  # Core DML below: the ORM hooks do not see it
+    return rows
+
+
+def is_recorded(conn: Connection, host_id: int, rows: list[dict[str, object]], report: str) -> bool:
+    """Is exactly this report already recorded (same rows, same disk headers) with no reset pending?
+    Then storing it again would change nothing, and nothing is written."""
+    st = conn.execute(_STATE, {"host": host_id}).first()
+    if st is None or st.reset or st.report != report:
+        return False
+    have = sorted(tuple(r) for r in conn.execute(_ROWS, {"host": host_id}))
+    return have == sorted(tuple(row[c] for c in _COMPARED) for row in rows)
+
+
+def write_report(session: Session, host_id: int, rows: list[dict[str, object]], report: str) -> None:
+    """The host's partition records become ``rows``, its last report ``report``, and the one-shot reset
+    is used up; a plan this install sent stays for the admin until the next install starts.
+
+    Set-based Core statements on the session's connection (the ORM's unit of work costs more than the
+    work).  The state row is written first: on PostgreSQL its row lock orders concurrent reports of one
+    host, so the second one's DELETE sees the first one's rows."""
+    session.flush()  # ORM changes pending in the caller's session go first, not over ours
+    changes.note_hosts(session, [host_id])  # Core DML: the ORM hooks do not see it
     conn = session.connection()
+    conn.execute(_upsert_state(conn.dialect.name), {"host_id": host_id, "report": report, "now": time.time()})
     conn.execute(_DELETE, {"host": host_id})
     if rows:
         conn.execute(_INSERT, rows)
-    st = state(session, host_id)
-    st.reset, st.report, st.reported_at = False, layout.to_json(), time.time()
+    loaded = session.identity_map.get(identity_key(HostPartitioning, host_id))
+    if loaded is not None:  # the caller's session holds the state row: it must not serve the old one
+        session.expire(loaded)
+
+
+def store_report(session: Session, host_id: int, layout: Layout) -> int:
+    """Record ``layout`` as the host's partitions (see ``write_report``); returns the rows stored."""
+    rows = report_rows(host_id, layout)
+    write_report(session, host_id, rows, layout.to_json())
     return len(rows)
 
 
@@ -170,5 +200,22 @@ def set_reset(session: Session, host_id: int, reset: bool) -> None:
     state(session, host_id).reset = reset
 
 
-_DELETE = delete(Partition.__table__).where(Partition.__table__.c.host_id == bindparam("host"))
-_INSERT = insert(Partition.__table__)
+_PARTS = Partition.__table__
+_STATE_T = HostPartitioning.__table__
+_DELETE = delete(_PARTS).where(_PARTS.c.host_id == bindparam("host"))
+_INSERT = insert(_PARTS)
+_COMPARED = ("device", "mountpoint", "start", "size", "size_mb", "partition_id", "fstype", "flags", "format_flags",
+             "disk", "start_sector", "size_sector", "sector_size", "part_type", "level", "members")
+_ROWS = select(*(_PARTS.c[c] for c in _COMPARED)).where(_PARTS.c.host_id == bindparam("host"))
+_STATE = select(_STATE_T.c.reset, _STATE_T.c.report).where(_STATE_T.c.host_id == bindparam("host"))
+
+
+@functools.cache
+def _upsert_state(dialect: str):  # type: ignore[no-untyped-def]
+    """INSERT .. ON CONFLICT DO UPDATE of the report columns (SQLite and PostgreSQL spell it alike)."""
+    dialect_insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    stmt = dialect_insert(_STATE_T).values(host_id=bindparam("host_id"), reset=False, report=bindparam("report"),
+                                           reported_at=bindparam("now"), plan="", plan_text="", plan_at=0.0)
+    return stmt.on_conflict_do_update(index_elements=[_STATE_T.c.host_id],
+                                      set_={"reset": False, "report": stmt.excluded.report,
+                                            "reported_at": stmt.excluded.reported_at})

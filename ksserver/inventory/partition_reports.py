@@ -10,8 +10,9 @@ from __future__ import annotations
 import functools
 import json
 import time
+from dataclasses import dataclass
 
-from sqlalchemy import Connection, bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -87,40 +88,64 @@ def report_rows(host_id: int, layout: Layout) -> list[dict[str, object]]:
     return rows
 
 
-def is_recorded(conn: Connection, host_id: int, rows: list[dict[str, object]], report: str) -> bool:
-    """Is exactly this report already recorded (same rows, same disk headers) with no reset pending?
-    Then storing it again would change nothing, and nothing is written."""
-    st = conn.execute(_STATE, {"host": host_id}).first()
-    if st is None or st.reset or st.report != report:
-        return False
-    have = sorted(tuple(r) for r in conn.execute(_ROWS, {"host": host_id}))
-    return have == sorted(tuple(row[c] for c in _COMPARED) for row in rows)
+@dataclass(frozen=True)
+class Report:
+    """One host's report, checked and turned into rows, ready to store."""
+
+    host_id: int
+    rows: list[dict[str, object]]
+    layout_json: str
 
 
-def write_report(session: Session, host_id: int, rows: list[dict[str, object]], report: str) -> None:
-    """The host's partition records become ``rows``, its last report ``report``, and the one-shot reset
-    is used up; a plan this install sent stays for the admin until the next install starts.
+def prepare(host_id: int, layout: Layout) -> Report:
+    return Report(host_id, report_rows(host_id, layout), layout.to_json())
 
-    Set-based Core statements on the session's connection (the ORM's unit of work costs more than the
-    work).  The state row is written first: on PostgreSQL its row lock orders concurrent reports of one
-    host, so the second one's DELETE sees the first one's rows."""
+
+def store_reports(session: Session, reports: list[Report]) -> list[int]:
+    """Each host's partition records become exactly its reported rows, its last report the report, and its
+    one-shot reset is used up; a plan its install sent stays for the admin until the next install starts.
+    A report identical to what is recorded (same rows, same disk headers, no reset pending) writes nothing.
+    Returns the hosts whose records changed.
+
+    Set-based Core statements on the session's connection, a few per call whatever the number of reports
+    (the ORM's unit of work costs more than the work).  The state rows are written first, in host order:
+    on PostgreSQL their row locks order concurrent reports of one host, so the later DELETE sees the
+    earlier report's rows."""
+    latest = {r.host_id: r for r in reports}  # one host twice in a batch: the later report stands
     session.flush()  # ORM changes pending in the caller's session go first, not over ours
-    changes.note_hosts(session, [host_id])  # Core DML: the ORM hooks do not see it
     conn = session.connection()
-    conn.execute(_upsert_state(conn.dialect.name), {"host_id": host_id, "report": report, "now": time.time()})
-    conn.execute(_DELETE, {"host": host_id})
+    ids = sorted(latest)
+    states = {h: (reset, report) for h, reset, report in conn.execute(_STATES, {"hosts": ids})}
+    same = [h for h in ids if h in states and not states[h][0] and states[h][1] == latest[h].layout_json]
+    if same:
+        have: dict[int, list[tuple]] = {h: [] for h in same}
+        for row in conn.execute(_ROWS, {"hosts": same}):
+            have[row[0]].append(tuple(row[1:]))
+        same = [h for h in same if sorted(have[h]) == sorted(tuple(r[c] for c in _COMPARED)
+                                                             for r in latest[h].rows)]
+    changed = [h for h in ids if h not in set(same)]
+    if not changed:
+        return []
+    changes.note_hosts(session, changed)  # Core DML: the ORM hooks do not see it
+    now = time.time()
+    conn.execute(_upsert_state(conn.dialect.name),
+                 [{"host_id": h, "report": latest[h].layout_json, "now": now} for h in changed])
+    conn.execute(_DELETE, {"hosts": changed})
+    rows = [row for h in changed for row in latest[h].rows]
     if rows:
         conn.execute(_INSERT, rows)
-    loaded = session.identity_map.get(identity_key(HostPartitioning, host_id))
-    if loaded is not None:  # the caller's session holds the state row: it must not serve the old one
-        session.expire(loaded)
+    for h in changed:
+        loaded = session.identity_map.get(identity_key(HostPartitioning, h))
+        if loaded is not None:  # the caller's session holds the state row: it must not serve the old one
+            session.expire(loaded)
+    return changed
 
 
 def store_report(session: Session, host_id: int, layout: Layout) -> int:
-    """Record ``layout`` as the host's partitions (see ``write_report``); returns the rows stored."""
-    rows = report_rows(host_id, layout)
-    write_report(session, host_id, rows, layout.to_json())
-    return len(rows)
+    """Record ``layout`` as the host's partitions (see ``store_reports``); returns the rows it stands for."""
+    report = prepare(host_id, layout)
+    store_reports(session, [report])
+    return len(report.rows)
 
 
 def store_plan(session: Session, host_id: int, body: object) -> None:
@@ -202,12 +227,14 @@ def set_reset(session: Session, host_id: int, reset: bool) -> None:
 
 _PARTS = Partition.__table__
 _STATE_T = HostPartitioning.__table__
-_DELETE = delete(_PARTS).where(_PARTS.c.host_id == bindparam("host"))
+_DELETE = delete(_PARTS).where(_PARTS.c.host_id.in_(bindparam("hosts", expanding=True)))
 _INSERT = insert(_PARTS)
 _COMPARED = ("device", "mountpoint", "start", "size", "size_mb", "partition_id", "fstype", "flags", "format_flags",
              "disk", "start_sector", "size_sector", "sector_size", "part_type", "level", "members")
-_ROWS = select(*(_PARTS.c[c] for c in _COMPARED)).where(_PARTS.c.host_id == bindparam("host"))
-_STATE = select(_STATE_T.c.reset, _STATE_T.c.report).where(_STATE_T.c.host_id == bindparam("host"))
+_ROWS = select(_PARTS.c.host_id, *(_PARTS.c[c] for c in _COMPARED)) \
+    .where(_PARTS.c.host_id.in_(bindparam("hosts", expanding=True)))
+_STATES = select(_STATE_T.c.host_id, _STATE_T.c.reset, _STATE_T.c.report) \
+    .where(_STATE_T.c.host_id.in_(bindparam("hosts", expanding=True)))
 
 
 @functools.cache

@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from ksserver import partition_kickstart
 from ksserver.db.group_commit import GroupCommit
 from ksserver.errors import InvalidArgument
@@ -30,10 +28,10 @@ class InstallerRuntime:
     snapshot: InventorySnapshot
     kickstarts: Any           # ksserver.kickstarts.KickstartService
     settings: Any = None      # ksserver.config.Settings: status reports rewrite boot files
-    report_commits: GroupCommit = field(init=False)
+    partition_writes: GroupCommit[partition_reports.Report] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.report_commits = GroupCommit(self.db)
+        self.partition_writes = GroupCommit(self.db, partition_reports.store_reports)
 
 
 def _identify(rt: InstallerRuntime, req: InstallerRequest) -> HostView:
@@ -100,16 +98,9 @@ def report_partitions(rt: InstallerRuntime, req: InstallerRequest, report: Any, 
         layout = partition_reports.parse_header(_body(report))
     else:
         raise InvalidArgument(f"unknown partition report form {form!r}")
-    rows = partition_reports.report_rows(host.id, layout)  # refused here, before any transaction
-    report_json = layout.to_json()
-
-    def store(session: Session) -> None:
-        # Installers re-report the same layout on every install: that writes nothing, no change row.
-        if not partition_reports.is_recorded(session.connection(), host.id, rows, report_json):
-            partition_reports.write_report(session, host.id, rows, report_json)
-
-    rt.report_commits.run(store)  # a storm's reports share transactions, each all-or-nothing
-    return host.name, len(rows)
+    report = partition_reports.prepare(host.id, layout)  # refused here, before any transaction
+    rt.partition_writes.submit(report)  # a storm's reports share transactions (group commit)
+    return host.name, len(report.rows)
 
 
 def report_plan(rt: InstallerRuntime, req: InstallerRequest, body: Any) -> str:

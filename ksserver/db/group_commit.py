@@ -26,7 +26,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Generic, TypeVar
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+
+from ksserver.errors import DatabaseError
 
 I = TypeVar("I")  # noqa: E741 - an item
 
@@ -107,8 +110,11 @@ class GroupCommit(Generic[I]):
                 pending.error = exc
 
     def _transaction(self, items: list[I]) -> None:
-        with self._writers_queue(), self.db.session(write=True) as session:
-            self.apply(session, items)
+        try:
+            with self._writers_queue(), self.db.session(write=True) as session:
+                self.apply(session, items)
+        except SQLAlchemyError as exc:  # e.g. a constraint: the errors.py tree, as Database.session does
+            raise DatabaseError(f"database error: {getattr(exc, 'orig', None) or exc}") from None
         self.batches += 1
         self.items += len(items)
 

@@ -47,6 +47,8 @@ def _env(cluster: BenchCluster) -> dict[str, str]:
     env = dict(os.environ)
     env.update(KSSERVER_ROOT=str(cluster.root), KSSERVER_EVALS="false", KSSERVER_LOG_LEVEL="WARNING")
     env.pop("KSSERVER_DATABASE_URL", None)
+    if cluster.settings.database_url:  # $KSSERVER_BENCH_DATABASE_URL: the servers use the bench's database
+        env["KSSERVER_DATABASE_URL"] = cluster.settings.database_url
     return env
 
 

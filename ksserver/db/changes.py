@@ -5,6 +5,10 @@ Rows that belong to one host (its interfaces, own attributes, partitions, boot s
 that host; anything else (attributes at other scopes, appliances, networks, boot actions) and any
 bulk statement note "everything" (host NULL).  A caller running a Core statement on one host's rows
 wraps it in ``host_scoped(session, [host_id])``.
+
+An installer's partition report changes only the host's recorded layout, which a server reads once per
+host view: ``note_partitioning`` records it as ``-host_id``, and a reader drops that cached layout instead
+of reloading the host (in a storm of reports, every server would otherwise reload every reporting host).
 """
 
 from __future__ import annotations
@@ -29,11 +33,24 @@ _KEEP = 20000  # change rows kept; a reader further behind reloads everything
 
 
 def _bucket(session: Session) -> dict:
-    return session.info.setdefault(_KEY, {"hosts": set(), "all": False})
+    return session.info.setdefault(_KEY, {"hosts": set(), "all": False, "partitioning": set()})
 
 
 def note_hosts(session: Session, host_ids) -> None:  # type: ignore[no-untyped-def]
     _bucket(session)["hosts"].update(host_ids)
+
+
+def note_partitioning(session: Session, host_ids) -> None:  # type: ignore[no-untyped-def]
+    """Only the recorded partition layout (partitions, host_partitioning) of these hosts changed."""
+    _bucket(session)["partitioning"].update(host_ids)
+
+
+def partitioning_only(host_ids) -> tuple[set[int], set[int]]:  # type: ignore[no-untyped-def]
+    """Split the host ids of change rows (no NULL among them) into (hosts to reload, hosts whose recorded
+    partition layout alone changed)."""
+    ids = set(host_ids)
+    reload = {h for h in ids if h >= 0}
+    return reload, {-h for h in ids if h < 0} - reload
 
 
 @contextmanager
@@ -82,6 +99,7 @@ def record(session: Session) -> None:
         rows = [{"host_id": None}]
     else:
         rows = [{"host_id": h} for h in sorted(bucket["hosts"]) if h is not None]
+        rows += [{"host_id": -h} for h in sorted(bucket["partitioning"] - bucket["hosts"])]
     if not rows:
         return
     # Core on the session's connection: no ORM hooks to keep out, no bulk-insert machinery per write.

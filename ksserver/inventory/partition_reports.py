@@ -126,7 +126,7 @@ def store_reports(session: Session, reports: list[Report]) -> list[int]:
     changed = [h for h in ids if h not in set(same)]
     if not changed:
         return []
-    changes.note_hosts(session, changed)  # Core DML: the ORM hooks do not see it
+    changes.note_partitioning(session, changed)  # Core DML: the ORM hooks do not see it
     now = time.time()
     conn.execute(_upsert_state(conn.dialect.name),
                  [{"host_id": h, "report": latest[h].layout_json, "now": now} for h in changed])

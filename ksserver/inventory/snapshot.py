@@ -11,12 +11,13 @@ import gc
 import ipaddress
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.engine import Engine
 
 from ksserver import __version__
+from ksserver.db import changes
 from ksserver.db import models as m
 from ksserver.db.session import Database, make_engine
 
@@ -73,8 +74,8 @@ class HostView:
     interfaces: list[IfaceView] = field(default_factory=list)
     own: dict[str, str] = field(default_factory=dict)
     merged: dict[str, str] | None = None
-    # The recorded layout for the installer plugin, read once per view: partition writes are host-scoped
-    # changes, so a new report replaces this view (and the cache with it).
+    # The recorded layout for the installer plugin, read once per view: a partition write replaces the view
+    # (a report with a copy that has only this cleared, see ksserver.db.changes.note_partitioning).
     partitioning: tuple[str, bool] | None = None   # (DbInfo JSON, a stale plan to clear)
 
     def private_interface(self) -> IfaceView | None:
@@ -179,7 +180,10 @@ class InventorySnapshot:
             if everything:
                 self._load_all()
             else:
-                self._load_hosts({h for _, h in changed})
+                reload, partitioning = changes.partitioning_only(h for _, h in changed)
+                if reload:
+                    self._load_hosts(reload)
+                self._forget_partitioning(partitioning)
             self._seq = max([top] + [s for s, _ in changed])
 
     def _load_all(self) -> None:
@@ -236,6 +240,14 @@ class InventorySnapshot:
             else:
                 self.hosts[hid] = new
                 self._index(new)
+
+    def _forget_partitioning(self, ids: set[int]) -> None:
+        """A fresh copy of each view without its cached partition layout: a kickstart still holding the old
+        view may fill that one in from what it read before the change, never the view now served."""
+        for hid in ids:
+            view = self.hosts.get(hid)
+            if view is not None:
+                self.hosts[hid] = replace(view, partitioning=None)
 
     def _query_hosts(self, conn, ids: set[int] | None) -> list[HostView]:  # type: ignore[no-untyped-def]
         params = {} if ids is None else {"ids": sorted(ids)}

@@ -58,7 +58,8 @@ def _reported_at(svc, name: str) -> float:  # type: ignore[no-untyped-def]
 def test_an_identical_report_writes_nothing(svc, runtime):
     assert installer.report_partitions(runtime, _req(svc, "compute-0-0"), _report()) == ("compute-0-0", 2)
     before, at = _changes(svc), _reported_at(svc, "compute-0-0")
-    assert before[-1] == _host_id(svc, "compute-0-0")  # the first report: a change of that host only
+    # the first report: a change of that host's recorded layout only (servers drop just that cache)
+    assert before[-1] == -_host_id(svc, "compute-0-0")
     assert installer.report_partitions(runtime, _req(svc, "compute-0-0"), _report()) == ("compute-0-0", 2)
     assert _changes(svc) == before  # no change row: no server reloads anything
     assert _reported_at(svc, "compute-0-0") == at  # no write at all
@@ -68,7 +69,7 @@ def test_a_changed_report_is_one_change_of_that_host(svc, runtime):
     installer.report_partitions(runtime, _req(svc, "compute-0-0"), _report())
     before = _changes(svc)
     installer.report_partitions(runtime, _req(svc, "compute-0-0"), _report(root_gib=20))
-    assert _changes(svc) == before + [_host_id(svc, "compute-0-0")]
+    assert _changes(svc) == before + [-_host_id(svc, "compute-0-0")]
     assert [p.size for p in partitions.list_partitions(svc, ["compute-0-0"])][0] == f"{20 * GIB_S}s"
     # the disk header is part of the report: a new disk size alone is a change too
     layout = json.loads(_report(root_gib=20))
@@ -121,8 +122,8 @@ def test_concurrent_reports_from_many_threads_all_land(svc, runtime):
         assert partitions.list_partitions(svc, [name])[0].size == f"{(10 + int(name[10:])) * GIB_S}s"
     writes = runtime.partition_writes
     assert writes.items == len(names) and 1 <= writes.batches <= len(names)
-    # host-scoped changes of exactly these hosts, none of "everything"
-    assert sorted(_changes(svc)[before:]) == sorted(_host_id(svc, name) for name in names)
+    # partition-layout changes of exactly these hosts, none of "everything"
+    assert sorted(_changes(svc)[before:]) == sorted(-_host_id(svc, name) for name in names)
 
 
 def test_a_failing_report_in_a_batch_fails_alone(svc):

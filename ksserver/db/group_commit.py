@@ -24,44 +24,44 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ksserver.errors import DatabaseError
 
-I = TypeVar("I")  # noqa: E741 - an item
+Item = TypeVar("Item")
 
 
-class _Pending(Generic[I]):
-    __slots__ = ("item", "done", "lead", "error")
+class _Pending(Generic[Item]):
+    __slots__ = ("done", "error", "item", "lead")
 
-    def __init__(self, item: I):
+    def __init__(self, item: Item):
         self.item = item
         self.done = threading.Event()
         self.lead = False  # set with ``done`` when this caller is to lead the next batch
         self.error: BaseException | None = None
 
 
-class GroupCommit(Generic[I]):
+class GroupCommit(Generic[Item]):
     """``submit(item)`` returns once ``item`` is committed by ``apply(session, items)`` inside a write
     transaction shared with concurrent callers, or raises the error that kept it from being committed.
 
     ``apply`` must not depend on per-call context (an audit ``acting`` block): the leader's thread runs it."""
 
-    def __init__(self, db, apply: Callable[[Session, list[I]], None], max_batch: int = 64):  # type: ignore[no-untyped-def]
+    def __init__(self, db: Any, apply: Callable[[Session, list[Item]], None], max_batch: int = 64):
         self.db = db  # ksserver.db.session.Database
         self.apply = apply
         self.max_batch = max_batch
         self._lock = threading.Lock()
-        self._queue: list[_Pending[I]] = []
+        self._queue: list[_Pending[Item]] = []
         self._leading = False
         self._lock_fd: int | None = None
         self.batches = 0  # committed transactions and items, for tests and benchmarks
         self.items = 0
 
-    def submit(self, item: I) -> None:
+    def submit(self, item: Item) -> None:
         pending = _Pending(item)
         with self._lock:
             self._queue.append(pending)
@@ -95,7 +95,7 @@ class GroupCommit(Generic[I]):
                 following.lead = True
                 following.done.set()
 
-    def _commit(self, batch: list[_Pending[I]]) -> None:
+    def _commit(self, batch: list[_Pending[Item]]) -> None:
         try:
             self._transaction([p.item for p in batch])
             return
@@ -109,7 +109,7 @@ class GroupCommit(Generic[I]):
             except Exception as exc:  # noqa: BLE001 - its caller gets it
                 pending.error = exc
 
-    def _transaction(self, items: list[I]) -> None:
+    def _transaction(self, items: list[Item]) -> None:
         try:
             with self._writers_queue(), self.db.session(write=True) as session:
                 self.apply(session, items)

@@ -229,8 +229,9 @@ _PARTS = Partition.__table__
 _STATE_T = HostPartitioning.__table__
 _DELETE = delete(_PARTS).where(_PARTS.c.host_id.in_(bindparam("hosts", expanding=True)))
 _INSERT = insert(_PARTS)
-_COMPARED = ("device", "mountpoint", "start", "size", "size_mb", "partition_id", "fstype", "flags", "format_flags",
-             "disk", "start_sector", "size_sector", "sector_size", "part_type", "level", "members")
+_COMPARED = ("device", "mountpoint", "start", "size", "size_mb", "partition_id", "fstype", "flags",
+             "format_flags", "disk", "start_sector", "size_sector", "sector_size", "part_type", "level",
+             "members")
 _ROWS = select(_PARTS.c.host_id, *(_PARTS.c[c] for c in _COMPARED)) \
     .where(_PARTS.c.host_id.in_(bindparam("hosts", expanding=True)))
 _STATES = select(_STATE_T.c.host_id, _STATE_T.c.reset, _STATE_T.c.report) \
@@ -241,8 +242,9 @@ _STATES = select(_STATE_T.c.host_id, _STATE_T.c.reset, _STATE_T.c.report) \
 def _upsert_state(dialect: str):  # type: ignore[no-untyped-def]
     """INSERT .. ON CONFLICT DO UPDATE of the report columns (SQLite and PostgreSQL spell it alike)."""
     dialect_insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    stmt = dialect_insert(_STATE_T).values(host_id=bindparam("host_id"), reset=False, report=bindparam("report"),
-                                           reported_at=bindparam("now"), plan="", plan_text="", plan_at=0.0)
+    stmt = dialect_insert(_STATE_T).values(host_id=bindparam("host_id"), reset=False,
+                                           report=bindparam("report"), reported_at=bindparam("now"),
+                                           plan="", plan_text="", plan_at=0.0)
     return stmt.on_conflict_do_update(index_elements=[_STATE_T.c.host_id],
                                       set_={"reset": False, "report": stmt.excluded.report,
                                             "reported_at": stmt.excluded.reported_at})

@@ -1,5 +1,6 @@
-"""What a partition report writes (SQLite and PostgreSQL): nothing when it is what is recorded, one host-scoped
-change when it is not; concurrent reports share transactions (group commit), each all-or-nothing."""
+"""What a partition report writes (SQLite and PostgreSQL): nothing when it is what is recorded, one change of
+the host's recorded layout when it is not; concurrent reports share transactions (group commit), each
+all-or-nothing."""
 
 from __future__ import annotations
 
@@ -70,7 +71,7 @@ def test_a_changed_report_is_one_change_of_that_host(svc, runtime):
     before = _changes(svc)
     installer.report_partitions(runtime, _req(svc, "compute-0-0"), _report(root_gib=20))
     assert _changes(svc) == before + [-_host_id(svc, "compute-0-0")]
-    assert [p.size for p in partitions.list_partitions(svc, ["compute-0-0"])][0] == f"{20 * GIB_S}s"
+    assert partitions.list_partitions(svc, ["compute-0-0"])[0].size == f"{20 * GIB_S}s"
     # the disk header is part of the report: a new disk size alone is a change too
     layout = json.loads(_report(root_gib=20))
     layout["disks"]["sda"]["size"] = 200 * GIB_S
@@ -85,7 +86,8 @@ def test_a_pending_reset_or_an_admin_edit_makes_the_same_report_write(svc, runti
     assert partitions.partition_states(svc, ["compute-0-0"]) == []  # the report used the reset up
     partitions.remove_partitions(svc, ["compute-0-0"], "/state/partition1")  # the admin drops a record
     installer.report_partitions(runtime, _req(svc, "compute-0-0"), _report())
-    assert [p.mountpoint for p in partitions.list_partitions(svc, ["compute-0-0"])] == ["/", "/state/partition1"]
+    mounts = [p.mountpoint for p in partitions.list_partitions(svc, ["compute-0-0"])]
+    assert mounts == ["/", "/state/partition1"]
 
 
 def test_the_kickstart_after_a_report_reflects_it(svc, runtime):

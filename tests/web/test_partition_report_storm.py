@@ -73,8 +73,8 @@ def storm_cluster(cluster, tmp_path):
     (tmp_path / "hosts.csv").write_text("name,mac\n" + rows + "\n")
     assert cluster("add", "host", f"file={tmp_path / 'hosts.csv'}").code == 0
     for k in range(HOSTS):
-        assert cluster("add", "host", "interface", f"compute-2-{k}", "eth1", "subnet=stormnet", f"ip={_ip(k)}",
-                       f"mac=52:54:00:00:23:{k:02x}").code == 0
+        assert cluster("add", "host", "interface", f"compute-2-{k}", "eth1", "subnet=stormnet",
+                       f"ip={_ip(k)}", f"mac=52:54:00:00:23:{k:02x}").code == 0
     return cluster
 
 

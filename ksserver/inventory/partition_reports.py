@@ -123,7 +123,8 @@ def store_reports(session: Session, reports: list[Report]) -> list[int]:
             have[row[0]].append(tuple(row[1:]))
         same = [h for h in same if sorted(have[h]) == sorted(tuple(r[c] for c in _COMPARED)
                                                              for r in latest[h].rows)]
-    changed = [h for h in ids if h not in set(same)]
+    unchanged = set(same)
+    changed = [h for h in ids if h not in unchanged]
     if not changed:
         return []
     changes.note_partitioning(session, changed)  # Core DML: the ORM hooks do not see it

@@ -156,7 +156,7 @@ def report_lua(macs: list[str], body: str) -> str:
     neither acknowledged nor counted, and once the hosts wrap around a request count says nothing of
     which hosts reported."""
     return host_lua(macs, "POST", "/install/sbin/public/partitions", body) + """
-local acked = {}
+acked = {}  -- a global: done() reads it from each thread with thread:get
 local threads = {}
 setup = function(thread) table.insert(threads, thread) end
 response = function(status, headers, body)

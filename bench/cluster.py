@@ -1,9 +1,11 @@
-"""Build a benchmark cluster of N hosts in a fresh state directory (SQLite)."""
+"""Build a benchmark cluster of N hosts in a fresh state directory (SQLite, or the empty database named by
+$KSSERVER_BENCH_DATABASE_URL, e.g. a PostgreSQL one)."""
 
 from __future__ import annotations
 
 import csv
 import io
+import os
 import tempfile
 from contextlib import redirect_stdout
 from dataclasses import dataclass
@@ -51,7 +53,8 @@ def rocks(settings: Settings, *argv: str) -> str:
 
 def build(n: int, root: Path | None = None) -> BenchCluster:
     root = root or Path(tempfile.mkdtemp(prefix="ksserver-bench-"))
-    settings = load_settings(environ={}, root=root, evals=False)
+    settings = load_settings(environ={}, root=root, evals=False,
+                             database_url=os.environ.get("KSSERVER_BENCH_DATABASE_URL", ""))
     with redirect_stdout(io.StringIO()):
         rocks(settings, "init")
         rocks(settings, "add", "host", "frontend", "membership=Frontend", "ip=10.1.1.1", "mac=52:54:00:00:00:01")

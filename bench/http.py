@@ -151,4 +151,28 @@ end
 
 
 def report_lua(macs: list[str], body: str) -> str:
-    return host_lua(macs, "POST", "/install/sbin/public/partitions", body)
+    """Posts each host's report; at the end prints ``hosts_acknowledged <k>``: the distinct hosts whose report
+    the server answered 200 (the server names the host).  Requests still in flight when wrk stops are
+    neither acknowledged nor counted, and once the hosts wrap around a request count says nothing of
+    which hosts reported."""
+    return host_lua(macs, "POST", "/install/sbin/public/partitions", body) + """
+acked = {}  -- a global: done() reads it from each thread with thread:get
+local threads = {}
+setup = function(thread) table.insert(threads, thread) end
+response = function(status, headers, body)
+  if status == 200 then
+    local host = string.match(body, '"host":%s*"([^"]+)"')
+    if host then acked[host] = true end
+  end
+end
+done = function(summary, latency, requests)
+  local all = {}
+  local k = 0
+  for _, thread in ipairs(threads) do
+    for host, _ in pairs(thread:get("acked")) do
+      if not all[host] then all[host] = true; k = k + 1 end
+    end
+  end
+  io.write(string.format("hosts_acknowledged %d\\n", k))
+end
+"""

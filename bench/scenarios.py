@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import shutil
 import sys
 import tempfile
@@ -48,6 +49,8 @@ def _env(cluster: BenchCluster) -> dict[str, str]:
     env = dict(os.environ)
     env.update(KSSERVER_ROOT=str(cluster.root), KSSERVER_EVALS="false", KSSERVER_LOG_LEVEL="WARNING")
     env.pop("KSSERVER_DATABASE_URL", None)
+    if cluster.settings.database_url:  # $KSSERVER_BENCH_DATABASE_URL: the servers use the bench's database
+        env["KSSERVER_DATABASE_URL"] = cluster.settings.database_url
     return env
 
 
@@ -242,15 +245,16 @@ def partition_reports(cluster: BenchCluster, connections: int, duration: float) 
                      {"X-RHN-Provisioning-MAC-0": f"eth0 {mac_for(0)}"}):
         result = http.run_wrk(f"http://127.0.0.1:{port}", http.report_lua(macs, json.dumps(REPORT)), connections,
                               duration)
-    result.pop("raw", None)
+    acked = re.search(r"hosts_acknowledged (\d+)", str(result.pop("raw", "")))
     db = Database.from_url(cluster.settings.effective_database_url)
     with db.session() as session:
         per_host = session.execute(select(Partition.host_id, func.count()).group_by(Partition.host_id)).all()
     db.dispose()
     complete = sum(1 for _, count in per_host if count == len(REPORT["disks"]["sda"]["partitions"]))
-    expected = min(int(result.get("requests", 0)), cluster.n)
-    result.update(hosts_recorded=complete, hosts_expected=expected,
-                  lost=max(0, expected - complete - int(result["errors"])))
+    # Lost: a host the server answered 200 whose layout is not recorded (wrk abandons what is in flight
+    # when it stops, so the request count overstates what arrived once the hosts wrap around).
+    expected = int(acked[1]) if acked else min(int(result.get("requests", 0)), cluster.n)
+    result.update(hosts_recorded=complete, hosts_expected=expected, lost=max(0, expected - complete))
     return result
 
 

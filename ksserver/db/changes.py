@@ -5,6 +5,10 @@ Rows that belong to one host (its interfaces, own attributes, partitions, boot s
 that host; anything else (attributes at other scopes, appliances, networks, boot actions) and any
 bulk statement note "everything" (host NULL).  A caller running a Core statement on one host's rows
 wraps it in ``host_scoped(session, [host_id])``.
+
+An installer's partition report changes only the host's recorded layout, which a server reads once per
+host view: ``note_partitioning`` records it as ``-host_id``, and a reader drops that cached layout instead
+of reloading the host (in a storm of reports, every server would otherwise reload every reporting host).
 """
 
 from __future__ import annotations
@@ -29,11 +33,24 @@ _KEEP = 20000  # change rows kept; a reader further behind reloads everything
 
 
 def _bucket(session: Session) -> dict:
-    return session.info.setdefault(_KEY, {"hosts": set(), "all": False})
+    return session.info.setdefault(_KEY, {"hosts": set(), "all": False, "partitioning": set()})
 
 
 def note_hosts(session: Session, host_ids) -> None:  # type: ignore[no-untyped-def]
     _bucket(session)["hosts"].update(host_ids)
+
+
+def note_partitioning(session: Session, host_ids) -> None:  # type: ignore[no-untyped-def]
+    """Only the recorded partition layout (partitions, host_partitioning) of these hosts changed."""
+    _bucket(session)["partitioning"].update(host_ids)
+
+
+def partitioning_only(host_ids) -> tuple[set[int], set[int]]:  # type: ignore[no-untyped-def]
+    """Split the host ids of change rows (no NULL among them) into (hosts to reload, hosts whose recorded
+    partition layout alone changed)."""
+    ids = set(host_ids)
+    reload = {h for h in ids if h >= 0}
+    return reload, {-h for h in ids if h < 0} - reload
 
 
 @contextmanager
@@ -82,15 +99,19 @@ def record(session: Session) -> None:
         rows = [{"host_id": None}]
     else:
         rows = [{"host_id": h} for h in sorted(bucket["hosts"]) if h is not None]
+        rows += [{"host_id": -h} for h in sorted(bucket["partitioning"] - bucket["hosts"])]
     if not rows:
         return
-    session.info["ksserver_host_dml"] = True  # our own inserts are not a change of everything
-    session.execute(insert(models.Change), rows)
-    top = session.scalar(select(func.max(models.Change.seq))) or 0
-    if top % 1000 == 0 or len(rows) > 1000:
-        session.execute(delete(models.Change).where(models.Change.seq < top - _KEEP))
-    session.info.pop("ksserver_host_dml", None)
-    session.info.pop(_KEY, None)
+    # Core on the session's connection: no ORM hooks to keep out, no bulk-insert machinery per write.
+    conn = session.connection()
+    conn.execute(_INSERT_CHANGES, rows)
+    top = conn.execute(_TOP).scalar() or 0
+    if top // 1000 != (top - len(rows)) // 1000:  # crossed a multiple of 1000: trim now and then
+        conn.execute(delete(models.Change.__table__).where(models.Change.__table__.c.seq < top - _KEEP))
+
+
+_INSERT_CHANGES = insert(models.Change.__table__)
+_TOP = select(func.max(models.Change.__table__.c.seq))
 
 
 def latest(session: Session) -> int:

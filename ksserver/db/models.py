@@ -207,7 +207,8 @@ class Change(Base):
 
     Every write transaction appends rows: one per changed host (``host_id``), or one with
     ``host_id`` NULL when something shared changed (attributes, appliances, networks ...), which
-    makes readers reload everything.  Old rows are trimmed by writers."""
+    makes readers reload everything; ``-host_id`` when only the host's recorded partition layout
+    changed (ksserver.db.changes.note_partitioning).  Old rows are trimmed by writers."""
 
     __tablename__ = "changes"
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

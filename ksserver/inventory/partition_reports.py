@@ -7,14 +7,18 @@ fields (sectors, sector size, type, RAID level and members) that the decision co
 
 from __future__ import annotations
 
+import functools
 import json
 import time
+from dataclasses import dataclass
 
 from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from ksserver.db import changes
-
 from ksserver.db.models import HostPartitioning, Partition
 from ksserver.errors import InvalidArgument
 from rocks_partition.records import (
@@ -74,23 +78,75 @@ def state(session: Session, host_id: int) -> HostPartitioning:
     return row
 
 
-def store_report(session: Session, host_id: int, layout: Layout) -> int:
-    """The host's partition records become exactly the reported layout and the one-shot reset is used up.
-    A plan this install sent (refused directives) stays for the admin until the next install starts.
-    Returns the rows stored."""
+def report_rows(host_id: int, layout: Layout) -> list[dict[str, object]]:
+    """The partition rows a report stands for; refuses (InvalidArgument) what the columns cannot hold,
+    before anything is written."""
     rows = []
     for disk in layout.disks:
         rows += [_row(host_id, disk.name, p) for p in disk.partitions] or [_empty_disk_row(host_id, disk)]
     rows += [_row(host_id, raid.device, raid) for raid in layout.raids]
-    # Core statements on the session's connection: the ORM's bulk machinery costs more than the work.
-    changes.note_hosts(session, [host_id])  # Core DML below: the ORM hooks do not see it
+    return rows
+
+
+@dataclass(frozen=True)
+class Report:
+    """One host's report, checked and turned into rows, ready to store."""
+
+    host_id: int
+    rows: list[dict[str, object]]
+    layout_json: str
+
+
+def prepare(host_id: int, layout: Layout) -> Report:
+    return Report(host_id, report_rows(host_id, layout), layout.to_json())
+
+
+def store_reports(session: Session, reports: list[Report]) -> list[int]:
+    """Each host's partition records become exactly its reported rows, its last report the report, and its
+    one-shot reset is used up; a plan its install sent stays for the admin until the next install starts.
+    A report identical to what is recorded (same rows, same disk headers, no reset pending) writes nothing.
+    Returns the hosts whose records changed.
+
+    Set-based Core statements on the session's connection, a few per call whatever the number of reports
+    (the ORM's unit of work costs more than the work).  The state rows are written first, in host order:
+    on PostgreSQL their row locks order concurrent reports of one host, so the later DELETE sees the
+    earlier report's rows."""
+    latest = {r.host_id: r for r in reports}  # one host twice in a batch: the later report stands
+    session.flush()  # ORM changes pending in the caller's session go first, not over ours
     conn = session.connection()
-    conn.execute(_DELETE, {"host": host_id})
+    ids = sorted(latest)
+    states = {h: (reset, report) for h, reset, report in conn.execute(_STATES, {"hosts": ids})}
+    same = [h for h in ids if h in states and not states[h][0] and states[h][1] == latest[h].layout_json]
+    if same:
+        have: dict[int, list[tuple]] = {h: [] for h in same}
+        for row in conn.execute(_ROWS, {"hosts": same}):
+            have[row[0]].append(tuple(row[1:]))
+        same = [h for h in same if sorted(have[h]) == sorted(tuple(r[c] for c in _COMPARED)
+                                                             for r in latest[h].rows)]
+    unchanged = set(same)
+    changed = [h for h in ids if h not in unchanged]
+    if not changed:
+        return []
+    changes.note_partitioning(session, changed)  # Core DML: the ORM hooks do not see it
+    now = time.time()
+    conn.execute(_upsert_state(conn.dialect.name),
+                 [{"host_id": h, "report": latest[h].layout_json, "now": now} for h in changed])
+    conn.execute(_DELETE, {"hosts": changed})
+    rows = [row for h in changed for row in latest[h].rows]
     if rows:
         conn.execute(_INSERT, rows)
-    st = state(session, host_id)
-    st.reset, st.report, st.reported_at = False, layout.to_json(), time.time()
-    return len(rows)
+    for h in changed:
+        loaded = session.identity_map.get(identity_key(HostPartitioning, h))
+        if loaded is not None:  # the caller's session holds the state row: it must not serve the old one
+            session.expire(loaded)
+    return changed
+
+
+def store_report(session: Session, host_id: int, layout: Layout) -> int:
+    """Record ``layout`` as the host's partitions (see ``store_reports``); returns the rows it stands for."""
+    report = prepare(host_id, layout)
+    store_reports(session, [report])
+    return len(report.rows)
 
 
 def store_plan(session: Session, host_id: int, body: object) -> None:
@@ -195,5 +251,26 @@ def set_reset(session: Session, host_id: int, reset: bool) -> None:
     state(session, host_id).reset = reset
 
 
-_DELETE = delete(Partition.__table__).where(Partition.__table__.c.host_id == bindparam("host"))
-_INSERT = insert(Partition.__table__)
+_PARTS = Partition.__table__
+_STATE_T = HostPartitioning.__table__
+_DELETE = delete(_PARTS).where(_PARTS.c.host_id.in_(bindparam("hosts", expanding=True)))
+_INSERT = insert(_PARTS)
+_COMPARED = ("device", "mountpoint", "start", "size", "size_mb", "partition_id", "fstype", "flags",
+             "format_flags", "disk", "start_sector", "size_sector", "sector_size", "part_type", "level",
+             "members")
+_ROWS = select(_PARTS.c.host_id, *(_PARTS.c[c] for c in _COMPARED)) \
+    .where(_PARTS.c.host_id.in_(bindparam("hosts", expanding=True)))
+_STATES = select(_STATE_T.c.host_id, _STATE_T.c.reset, _STATE_T.c.report) \
+    .where(_STATE_T.c.host_id.in_(bindparam("hosts", expanding=True)))
+
+
+@functools.cache
+def _upsert_state(dialect: str):  # type: ignore[no-untyped-def]
+    """INSERT .. ON CONFLICT DO UPDATE of the report columns (SQLite and PostgreSQL spell it alike)."""
+    dialect_insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    stmt = dialect_insert(_STATE_T).values(host_id=bindparam("host_id"), reset=False,
+                                           report=bindparam("report"), reported_at=bindparam("now"),
+                                           plan="", plan_text="", plan_at=0.0)
+    return stmt.on_conflict_do_update(index_elements=[_STATE_T.c.host_id],
+                                      set_={"reset": False, "report": stmt.excluded.report,
+                                            "reported_at": stmt.excluded.reported_at})

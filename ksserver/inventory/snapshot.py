@@ -16,13 +16,14 @@ import ipaddress
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from ksserver import __version__
+from ksserver.db import changes
 from ksserver.db import models as m
 from ksserver.db.session import Database, make_engine
 
@@ -73,8 +74,8 @@ class HostView:
     appliance_id: int
     interfaces: list[IfaceView] = field(default_factory=list)
     own: dict[str, str] = field(default_factory=dict)
-    # The recorded layout for the installer plugin, read once per view: partition writes are host-scoped
-    # changes, so a new report replaces this view (and the cache with it).
+    # The recorded layout for the installer plugin, read once per view: a partition write replaces the view
+    # (a report with a copy that has only this cleared, see ksserver.db.changes.note_partitioning).
     partitioning: tuple[str, bool] | None = None   # (DbInfo JSON, a stale plan to clear)
 
     def private_interface(self) -> IfaceView | None:
@@ -266,9 +267,11 @@ class InventorySnapshot:
                 self._epoch += 1
                 self._views = {}
             else:
+                reload, partitioning = changes.partitioning_only(h for _, h in changed)
                 self._epoch += 1
-                for _, hid in changed:
+                for hid in reload:
                     self._views.pop(hid, None)
+                self._forget_partitioning(partitioning)
             self._seq = max([top] + [s for s, _ in changed])
         if first:
             # What the process has imported lives as long as it does: keep it out of the cyclic GC's
@@ -327,6 +330,14 @@ class InventorySnapshot:
             view.interfaces = ifaces.get(view.id, [])
             view.own = own.get(view.id, {})
             yield view
+
+    def _forget_partitioning(self, ids: set[int]) -> None:
+        """A fresh copy of each cached view without its partition layout: a kickstart still holding the old
+        view may fill that one in from what it read before the change, never the view now served."""
+        for hid in ids:
+            view = self._views.get(hid)
+            if view is not None:
+                self._views[hid] = replace(view, partitioning=None)
 
     # -- reading --------------------------------------------------------------------------------
 

@@ -8,10 +8,11 @@ The caller (the web layer) turns HTTP into an ``InstallerRequest`` and the resul
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ksserver import partition_kickstart
+from ksserver.db.group_commit import GroupCommit
 from ksserver.errors import InvalidArgument
 from ksserver.inventory import hosts, partition_reports, requester
 from ksserver.inventory.requester import Request as InstallerRequest
@@ -28,6 +29,10 @@ class InstallerRuntime:
     snapshot: InventorySnapshot
     kickstarts: Any           # ksserver.kickstarts.KickstartService
     settings: Any = None      # ksserver.config.Settings: status reports rewrite boot files
+    partition_writes: GroupCommit[partition_reports.Report] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.partition_writes = GroupCommit(self.db, partition_reports.store_reports)
 
 
 def _identify(rt: InstallerRuntime, req: InstallerRequest) -> HostView:
@@ -99,7 +104,8 @@ def report_partitions(rt: InstallerRuntime, req: InstallerRequest, report: Any, 
     ``form`` is ``json`` (the body: ``rocks_partition.records`` JSON, bytes or text) or ``rocks`` (the
     X-Rocks-PartitionInfo header text). ``report`` may be a callable that produces it: it is called only
     once the sender is identified, so a stranger cannot make the server read (or parse) a body at all.
-    A malformed report changes nothing. The report uses up a one-shot reset."""
+    A malformed report changes nothing; a report identical to the recorded one writes nothing. A report
+    uses up a one-shot reset."""
     if req.preview is not None:
         raise InvalidArgument("client= is not accepted here: a host reports only its own partitions")
     host = _identify(rt, req)  # a stranger learns nothing about the report format from our errors
@@ -109,9 +115,9 @@ def report_partitions(rt: InstallerRuntime, req: InstallerRequest, report: Any, 
         layout = partition_reports.parse_header(_body(report))
     else:
         raise InvalidArgument(f"unknown partition report form {form!r}")
-    with rt.db.session(write=True) as session:
-        count = partition_reports.store_report(session, host.id, layout)
-    return host.name, count
+    report = partition_reports.prepare(host.id, layout)  # refused here, before any transaction
+    rt.partition_writes.submit(report)  # a storm's reports share transactions (group commit)
+    return host.name, len(report.rows)
 
 
 def report_plan(rt: InstallerRuntime, req: InstallerRequest, body: Any) -> str:

@@ -63,7 +63,9 @@ class TftpFollower:
             if everything:
                 done = self._sync_all(session, key)
             else:
-                done = sum(self._sync_host(session, host_id, key) for host_id in {h for _, h in rows})
+                # Partition reports (negative ids) change no boot answer.
+                reload, _ = changes.partitioning_only(h for _, h in rows)
+                done = sum(self._sync_host(session, host_id, key) for host_id in reload)
             self.seq = max([top] + [s for s, _ in rows])
             return done
 

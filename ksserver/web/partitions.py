@@ -30,7 +30,9 @@ def _bounded_body(limit: int) -> bytes:
     declared = request.content_length
     if declared is not None and declared > limit:
         raise TooLarge(f"partition report larger than {limit} bytes")
-    data = request.environ["wsgi.input"].read(limit + 1)
+    # A declared length is read exactly (one pull from the connection, no second one to see the end);
+    # a chunked body is read to its end, one byte past the limit at most.
+    data = request.environ["wsgi.input"].read(limit + 1 if declared is None else declared)
     if len(data) > limit:
         raise TooLarge(f"partition report larger than {limit} bytes")
     return bytes(data)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 import json
 import time
+from collections import namedtuple
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, delete, insert, select
@@ -214,26 +216,24 @@ def db_info(session: Session, host_id: int) -> DbInfo:
     return DbInfo(recorded=recorded_layout(session, host_id), reset=bool(st and st.reset))
 
 
-_BULK = 500  # host ids per IN (...): well under SQLite's and PostgreSQL's parameter limits
 
 
-def db_infos(session: Session, host_ids: list[int]) -> dict[int, tuple[str, bool]]:
-    """``{host id: (db_info(...).to_json(), has_plan(...))}`` for many hosts in a few queries: the
-    kickstart path fills every host view of a fresh snapshot at once, not one query per host."""
-    out: dict[int, tuple[str, bool]] = {}
-    for k in range(0, len(host_ids), _BULK):
-        chunk = host_ids[k:k + _BULK]
-        states = {st.host_id: st for st in session.scalars(
-            select(HostPartitioning).where(HostPartitioning.host_id.in_(chunk)))}
-        rows: dict[int, list[Partition]] = {}
-        for row in session.scalars(select(Partition).where(Partition.host_id.in_(chunk))
-                                   .order_by(Partition.host_id, Partition.device)):
-            rows.setdefault(row.host_id, []).append(row)
-        for hid in chunk:
-            st = states.get(hid)
-            info = DbInfo(recorded=_layout(rows.get(hid, []), st), reset=bool(st and st.reset))
-            out[hid] = (info.to_json(), bool(st and st.plan_text))
-    return out
+# The same reading with two plain statements, for the kickstart path (a DB-API ``query(sql, params) -> rows``
+# with ``?`` parameters): a cold host's first kickstart costs two indexed reads, not an ORM session.
+_PART_COLUMNS = tuple(c.name for c in Partition.__table__.columns)
+_PartRow = namedtuple("_PartRow", _PART_COLUMNS)  # type: ignore[misc]  # the attributes _layout reads
+_StateRow = namedtuple("_StateRow", "report reset plan_text")
+_PARTS_SQL = f"SELECT {', '.join(_PART_COLUMNS)} FROM partitions WHERE host_id = ? ORDER BY device"
+_STATE_SQL = "SELECT report, reset, plan_text FROM host_partitioning WHERE host_id = ?"
+
+
+def db_info_by_query(query: Callable[[str, tuple], list[tuple]], host_id: int) -> tuple[str, bool]:
+    """(``db_info(...).to_json()``, ``has_plan(...)``) for one host."""
+    found = query(_STATE_SQL, (host_id,))
+    st = _StateRow(*found[0]) if found else None
+    rows = [_PartRow(*row) for row in query(_PARTS_SQL, (host_id,))]
+    info = DbInfo(recorded=_layout(rows, st), reset=bool(st and st.reset))  # type: ignore[arg-type]
+    return info.to_json(), bool(st and st.plan_text)
 
 
 def has_plan(session: Session, host_id: int) -> bool:

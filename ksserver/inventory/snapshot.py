@@ -239,6 +239,11 @@ class InventorySnapshot:
             raw.invalidate()
             raise
 
+    def query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        """Rows of a read-only statement (``?`` parameters) on this thread's connection: for readers on
+        the kickstart path that must not pay for an ORM session."""
+        return self._query(sql, params)
+
     def _query_one(self, sql: str, params: tuple) -> tuple | None:
         rows = self._query(sql, params)
         return rows[0] if rows else None

@@ -7,7 +7,6 @@ The caller (the web layer) turns HTTP into an ``InstallerRequest`` and the resul
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -76,22 +75,10 @@ def kickstart(rt: InstallerRuntime, req: InstallerRequest, arch: str | None = No
         attrs.get("ks_version") or rt.kickstarts.settings.ks_version)
 
 
-_PARTITIONING_BATCH = 500
-
-
 def _fill_partitioning(rt: InstallerRuntime, host: HostView) -> None:
-    """Read the partitioning of ``host`` and of up to 499 other cached views that lack it, in one batch:
-    after a shared change every view is read afresh, and one query per host made the first storm after
-    it several times slower than the next."""
-    others = (view for view in rt.snapshot.cached_views() if view.partitioning is None and view.id != host.id)
-    # A bounded batch: the first kickstart after a reload at 100,000 hosts stays one query's worth.
-    batch = [host, *itertools.islice(others, _PARTITIONING_BATCH - 1)]
-    with rt.db.session() as session:
-        found = partition_reports.db_infos(session, [view.id for view in batch])
-    for view in batch:
-        if view.partitioning is None and view.id in found:
-            view.partitioning = found[view.id]
-    host.partitioning = found[host.id]
+    """The recorded layout of ``host``, read with two indexed statements on the snapshot's connection: a
+    boot storm is mostly first requests (each installer asks once), so this is on its hot path."""
+    host.partitioning = partition_reports.db_info_by_query(rt.snapshot.query, host.id)
 
 
 def _body(report: Any) -> Any:

@@ -7,6 +7,7 @@ import pytest
 
 from ksserver.errors import InvalidArgument, NotFound
 from ksserver.inventory import hosts, partition_reports
+from ksserver.inventory.snapshot import InventorySnapshot
 from ksserver.services import partitions
 from ksserver.services.partitions import PartitionSpec
 from rocks_partition.records import DbInfo, DiskRecord, Layout, PartitionRecord, parse_db_info
@@ -84,8 +85,9 @@ def test_report_plan_needs_a_report(svc):
         partitions.report_plan(svc, "nosuchhost")
 
 
-def test_bulk_read_matches_the_per_host_read(svc):
-    """``db_infos`` (the kickstart path fills many host views at once) says what db_info/has_plan say."""
+def test_kickstart_read_matches_the_session_read(svc):
+    """``db_info_by_query`` (the kickstart path, plain statements on the snapshot's connection) says what
+    db_info/has_plan say."""
     _store(svc, REPORT)
     with svc.db.session(write=True) as session:
         host_id = hosts.get_host(session, "compute-0-0").id
@@ -93,8 +95,9 @@ def test_bulk_read_matches_the_per_host_read(svc):
     partitions.set_reset(svc, ["compute-0-0"], True)
     with svc.db.session() as session:
         ids = [h.id for h in hosts.list_hosts(session)]
-        bulk = partition_reports.db_infos(session, ids)
         single = {hid: (partition_reports.db_info(session, hid).to_json(),
                         partition_reports.has_plan(session, hid)) for hid in ids}
+    snap = InventorySnapshot(svc.db)
+    bulk = {hid: partition_reports.db_info_by_query(snap.query, hid) for hid in ids}
     assert bulk == single and bulk[host_id][1] is True and len(ids) > 1
     assert parse_db_info(bulk[host_id][0]).recorded == REPORT

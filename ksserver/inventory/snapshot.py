@@ -116,18 +116,41 @@ class TokenView:
     revoked: bool
 
 
+_MISSING = object()
+LOOKUP_MEMO_SIZE = 65536  # answers kept per lookup; over that the memo starts again
+
+
 class _Lookup:
-    """A read-only ``key -> host id`` mapping answered by one indexed query per lookup (``get``, ``in``,
-    ``[]``): nothing is loaded up front, and the answer is as fresh as the database."""
+    """A read-only ``key -> host id`` mapping answered by one indexed query per key (``get``, ``in``,
+    ``[]``): nothing is loaded up front.  Answers are memoized until the change log shows a change that
+    could alter one (any but a partition report), so a host asking again costs a dict lookup."""
 
     def __init__(self, snap: InventorySnapshot, sql: str):
         self._snap, self._sql = snap, sql
+        self._memo: dict[Any, Any] = {}
+        snap._lookups.append(self)
+
+    def _fetch(self, key: Any) -> Any:
+        row = self._snap._query_one(self._sql, (key,))
+        return None if row is None else row[0]
 
     def get(self, key: Any, default: Any = None) -> Any:
         if key is None:
             return default
-        row = self._snap._query_one(self._sql, (key,))
-        return default if row is None else row[0]
+        value = self._memo.get(key, _MISSING)
+        if value is _MISSING:
+            snap = self._snap
+            epoch = snap._epoch
+            value = self._fetch(key)
+            with snap._lock:  # a sync clears memos under this lock: never store what predates it
+                if epoch == snap._epoch:
+                    if len(self._memo) >= LOOKUP_MEMO_SIZE:
+                        self._memo.clear()
+                    self._memo[key] = value
+        return default if value is None else value
+
+    def forget(self) -> None:
+        self._memo = {}
 
     def __contains__(self, key: Any) -> bool:
         return self.get(key) is not None
@@ -140,9 +163,9 @@ class _Lookup:
 
 
 class _Tokens(_Lookup):
-    def get(self, key: Any, default: Any = None) -> Any:
-        row = self._snap._query_one(self._sql, (key,)) if key is not None else None
-        return default if row is None else TokenView(row[0], row[1] or 0.0, bool(row[2]))
+    def _fetch(self, key: Any) -> Any:
+        row = self._snap._query_one(self._sql, (key,))
+        return None if row is None else TokenView(row[0], row[1] or 0.0, bool(row[2]))
 
 
 class _Hosts:
@@ -197,6 +220,7 @@ class InventorySnapshot:
         # (it may predate the change that dropped it).
         self._epoch = 0
         self._views: dict[int, HostView] = {}
+        self._lookups: list[_Lookup] = []
         self.hosts = _Hosts(self)
         self.by_name = _Lookup(self, "SELECT id FROM hosts WHERE name = ?")
         # Only on a provisioning network does an address identify an installer.
@@ -271,11 +295,14 @@ class InventorySnapshot:
                 self._load_shared()
                 self._epoch += 1
                 self._views = {}
+                self._forget_lookups()
             else:
                 reload, partitioning = changes.partitioning_only(h for _, h in changed)
                 self._epoch += 1
                 for hid in reload:
                     self._views.pop(hid, None)
+                if reload:  # a host change may move an address, a MAC, a name or a token
+                    self._forget_lookups()
                 self._forget_partitioning(partitioning)
             self._seq = max([top] + [s for s, _ in changed])
         if first:
@@ -335,6 +362,10 @@ class InventorySnapshot:
             view.interfaces = ifaces.get(view.id, [])
             view.own = own.get(view.id, {})
             yield view
+
+    def _forget_lookups(self) -> None:
+        for lookup in self._lookups:
+            lookup.forget()
 
     def _forget_partitioning(self, ids: set[int]) -> None:
         """A fresh copy of each cached view without its partition layout: a kickstart still holding the old

@@ -87,3 +87,28 @@ def test_snapshot_keeps_a_bounded_cache_and_readers_in_threads_see_changes(clust
         assert snap.attrs(view)["rack_power"] == "p4" and snap.attrs(view)["site_tag"] == "g4"
     finally:
         db.dispose()
+
+
+def test_remembered_lookups_follow_a_mac_moving_between_hosts(cluster, settings):
+    """Lookups are memoized between changes: a MAC taken from one host and given to another, or a host
+    removed, is answered afresh by the next lookup."""
+    db = Database.from_url(settings.effective_database_url)
+    snap = InventorySnapshot(db)
+    try:
+        assert cluster("add", "host", "compute-5-0", "mac=52:54:00:05:00:00").code == 0
+        assert cluster("add", "host", "compute-5-1", "mac=52:54:00:05:00:01").code == 0
+        snap.sync()
+        first = snap.by_mac["52:54:00:05:00:00"]
+        assert snap.by_mac.get("52:54:00:05:00:99") is None  # a miss is remembered too
+        assert cluster("remove", "host", "interface", "compute-5-0", "eth0").code == 0
+        assert cluster("set", "host", "interface", "mac", "compute-5-1", "eth0", "52:54:00:05:00:00").code == 0
+        assert cluster("add", "host", "compute-5-2", "mac=52:54:00:05:00:99").code == 0
+        snap.sync()
+        assert snap.by_mac["52:54:00:05:00:00"] != first
+        assert snap.hosts[snap.by_mac["52:54:00:05:00:00"]].name == "compute-5-1"
+        assert snap.hosts[snap.by_mac["52:54:00:05:00:99"]].name == "compute-5-2"
+        assert cluster("remove", "host", "compute-5-2").code == 0
+        snap.sync()
+        assert "52:54:00:05:00:99" not in snap.by_mac
+    finally:
+        db.dispose()

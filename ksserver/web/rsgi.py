@@ -31,6 +31,7 @@ from ksserver.web.kickstart import PATHS as KICKSTART_PATHS
 from ksserver.web.kickstart import kickstart_response
 
 INSTALL_PREFIX = "/install/"
+INSTALLER_THREADS_PER_THREAD = 4  # the installer pool's size, in units of the ``threads`` setting
 
 
 def flask_install_paths(app: Any) -> frozenset[str]:
@@ -188,6 +189,10 @@ class InstallerServer:
         self.flask_paths = flask_install_paths(self.flask)
         self.files = InstallFileCache(settings.dist_dir)
         self.pool = ThreadPoolExecutor(max(1, settings.threads), thread_name_prefix="ksserver-flask")
+        # Installers' own writes (partition and status reports under /install/) get their own, larger pool:
+        # they mostly wait for a shared commit, and an admin's console cannot starve them, nor they it.
+        self.installer_pool = ThreadPoolExecutor(INSTALLER_THREADS_PER_THREAD * max(1, settings.threads),
+                                                 thread_name_prefix="ksserver-installer")
 
     async def __rsgi__(self, scope: Any, proto: Any) -> None:
         if scope.proto != "http":
@@ -200,10 +205,11 @@ class InstallerServer:
             else:
                 self._send_file(scope, proto, path[len(INSTALL_PREFIX):])
             return
-        await self._flask(scope, proto)
+        await self._flask(scope, proto, self.installer_pool if path in self.flask_paths else self.pool)
 
     def __rsgi_del__(self, loop: Any) -> None:
         self.pool.shutdown(wait=False)
+        self.installer_pool.shutdown(wait=False)
         self.services.db.dispose()
 
     def _send_file(self, scope: Any, proto: Any, rel: str) -> None:
@@ -221,10 +227,10 @@ class InstallerServer:
         else:
             proto.response_file_range(status, headers, entry.real, span[0], span[1])
 
-    async def _flask(self, scope: Any, proto: Any) -> None:
+    async def _flask(self, scope: Any, proto: Any, pool: ThreadPoolExecutor) -> None:
         loop = asyncio.get_running_loop()
         environ = wsgi_environ(scope, _LazyBody(proto, loop))
-        status, headers, body = await loop.run_in_executor(self.pool, self._call_flask, environ)
+        status, headers, body = await loop.run_in_executor(pool, self._call_flask, environ)
         proto.response_bytes(status, headers, body)
 
     def _call_flask(self, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:

@@ -35,7 +35,8 @@ class Settings:
                                          "accept queue: best for installers, which use one connection per "
                                          "fetch) or gthread (threads; for keep-alive clients).")
     threads: int = _setting(8, "Threads per gunicorn worker with worker_class gthread; with granian, the "
-                                "threads per worker that run the Flask views (partition reports).")
+                                "threads per worker for the console and API views, and 4 x this many for "
+                                "installers' reports.")
     ks_version: str = _setting("RHEL9", "Default pykickstart syntax version of generated kickstarts "
                                         "(host/appliance attribute ks_version overrides).")
     evals: bool = _setting(False, "Run <eval> elements of node files when generating kickstarts (as "

@@ -12,8 +12,10 @@ connection (header reads and timeouts included), so Python sees a request only o
   own static serving (2.8.9) was measured and not used: it ignores Range (dnf resumes with it), sends no
   ETag or Content-Length, serves dotfiles (lock files, staging trees) and answers 404 itself for paths
   Flask owns under /install/;
-- everything else (partition reports, 404s) goes to the Flask app in a small thread pool, its body read
-  lazily from the connection, so a stranger is still refused before the server reads a byte.
+- everything else goes to the Flask app in a thread pool, its body read lazily from the connection, so a
+  stranger is still refused before the server reads a byte: installers' own views under /install/
+  (partition and status reports, iPXE answers) on one pool, the console and the API on another, so
+  neither can starve the other.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import io
+import logging
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -31,8 +32,10 @@ from ksserver.config import Settings
 from ksserver.web.install_cache import InstallFile, InstallFileCache
 from ksserver.web.kickstart import PATHS as KICKSTART_PATHS
 from ksserver.web.kickstart import kickstart_response
+from ksserver.web.partitions import REPORT_PATH, report_response
 
 INSTALL_PREFIX = "/install/"
+log = logging.getLogger("ksserver.web")
 INSTALLER_THREADS_PER_THREAD = 4  # the installer pool's size, in units of the ``threads`` setting
 
 
@@ -207,6 +210,9 @@ class InstallerServer:
             else:
                 self._send_file(scope, proto, path[len(INSTALL_PREFIX):])
             return
+        if method == "POST" and path == REPORT_PATH:  # one per host in a reinstall: no Flask on the way
+            await self._report(scope, proto)
+            return
         await self._flask(scope, proto, self.installer_pool if path in self.flask_paths else self.pool)
 
     def __rsgi_del__(self, loop: Any) -> None:
@@ -228,6 +234,20 @@ class InstallerServer:
             proto.response_file(status, headers, entry.real)
         else:
             proto.response_file_range(status, headers, entry.real, span[0], span[1])
+
+    async def _report(self, scope: Any, proto: Any) -> None:
+        loop = asyncio.get_running_loop()
+        environ = wsgi_environ(scope, _LazyBody(proto, loop))
+        status, headers, body = await loop.run_in_executor(self.installer_pool, self._call_report, environ)
+        proto.response_bytes(status, headers, body)
+
+    def _call_report(self, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
+        try:
+            return report_response(self.services, environ)
+        except Exception:  # what Flask would answer for a bug: a 500, logged with its traceback
+            log.exception("POST %s failed", REPORT_PATH)
+            return 500, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "22")], \
+                b"internal server error\n"
 
     async def _flask(self, scope: Any, proto: Any, pool: ThreadPoolExecutor) -> None:
         loop = asyncio.get_running_loop()

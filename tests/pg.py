@@ -9,21 +9,16 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
+
+from tests.procs import free_port
 
 
 def _pg_bin() -> Path | None:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     return Path(found[-1]).parent if found else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class PostgresServer:
@@ -51,7 +46,7 @@ class PostgresServer:
         assert self.bin is not None
         self.dir = Path(tempfile.mkdtemp(prefix="ksserver-pg-"))
         shutil.chown(self.dir, "postgres", "postgres")
-        self.port = _free_port()
+        self.port = free_port()
         self._as_postgres(str(self.bin / "initdb"), "-D", f"{self.dir}/data", "-A", "trust", "-U", "postgres")
         self._as_postgres(str(self.bin / "pg_ctl"), "-D", f"{self.dir}/data", "-l", f"{self.dir}/pg.log", "-w",
                           "-o", f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir} "

@@ -10,9 +10,7 @@ before it falls back (what looked like a simulator that stops answering): the ho
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import socket
 import subprocess
 import time
@@ -22,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.lifecycle.tools import need
+from tests.procs import stop_group
 
 pytestmark = pytest.mark.timeout(120)
 USER, PASSWORD = "admin", "s3cret-bmc"
@@ -114,9 +113,7 @@ def bmc(tmp_path: Path) -> Iterator[Bmc]:
             time.sleep(0.2)
         yield bmc
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
+        stop_group(proc)
 
 
 def _wait_for(predicate, what: str, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]

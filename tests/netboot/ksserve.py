@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -14,12 +13,9 @@ import time
 from collections.abc import Iterator
 
 from ksserver.config import Settings
+from tests.procs import free_port, stop_group
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+__all__ = ["free_port", "ksserver"]
 
 
 def _reachable(bind: str, port: int, prefix: list[str]) -> bool:
@@ -34,15 +30,16 @@ def _reachable(bind: str, port: int, prefix: list[str]) -> bool:
 
 @contextlib.contextmanager
 def ksserver(settings: Settings, bind: str = "127.0.0.1", prefix: list[str] | None = None,
-             timeout: float = 30.0, port: int | None = None) -> Iterator[int]:
-    """Yields the port; raises if the server does not answer within ``timeout`` seconds."""
+             timeout: float = 30.0, port: int | None = None, env: dict[str, str] | None = None) -> Iterator[int]:
+    """Yields the port; raises if the server does not answer within ``timeout`` seconds.  ``env``: extra
+    KSSERVER_* settings for this server."""
     port = port or free_port()
-    env = dict(os.environ, KSSERVER_ROOT=str(settings.root), KSSERVER_DATABASE_URL=settings.database_url,
-               KSSERVER_INSTALL_SERVER_URL=settings.install_server_url)
+    environ = dict(os.environ, KSSERVER_ROOT=str(settings.root), KSSERVER_DATABASE_URL=settings.database_url,
+               KSSERVER_INSTALL_SERVER_URL=settings.install_server_url, **(env or {}))
     log_path = settings.root / "serve.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen([*(prefix or []), sys.executable, "-m", "ksserver.cli.serve", "serve", "--bind",
-                                 f"{bind}:{port}", "--workers", "2"], env=env, stdout=subprocess.DEVNULL,
+                                 f"{bind}:{port}", "--workers", "2"], env=environ, stdout=subprocess.DEVNULL,
                                 stderr=log, start_new_session=True)
     try:
         deadline = time.monotonic() + timeout
@@ -52,10 +49,4 @@ def ksserver(settings: Settings, bind: str = "127.0.0.1", prefix: list[str] | No
             time.sleep(0.1)
         yield port
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=20)
+        stop_group(proc)

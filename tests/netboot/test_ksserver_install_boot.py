@@ -9,18 +9,13 @@ nobody: the token is what makes it compute-0-0."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.netboot import qemu
 from tests.netboot.kernel import KernelKit, build_initramfs
+from tests.netboot.ksserve import ksserver
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 MAC = "52:54:00:00:01:00"     # compute-0-0 of the cluster fixture
@@ -56,31 +51,10 @@ def db_url(tmp_path):
     return f"sqlite:///{tmp_path / 'cluster.db'}"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(cluster, settings):
-    port = _free_port()
-    env = dict(os.environ, KSSERVER_ROOT=str(settings.root), KSSERVER_DATABASE_URL=settings.database_url)
-    log = open(settings.root / "serve.log", "w")  # noqa: SIM115 (open while the server runs)
-    proc = subprocess.Popen([sys.executable, "-m", "ksserver.cli.serve", "serve", "--bind", f"127.0.0.1:{port}",
-                             "--workers", "2"], env=env, stdout=subprocess.DEVNULL, stderr=log,
-                            start_new_session=True)
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    yield port
-    os.killpg(proc.pid, signal.SIGTERM)
-    proc.wait(timeout=20)
-    log.close()
+    with ksserver(settings) as port:
+        yield port
 
 
 def _os_tree(top: Path, kernel: KernelKit, script: str = INSTALLER) -> Path:

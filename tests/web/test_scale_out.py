@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.procs import free_port, stop_group
 from tests.web.test_serve_http import LOOPNET_HOST, add_loopnet
 
 pytestmark = [pytest.mark.timeout(240), pytest.mark.postgres]
@@ -38,12 +39,6 @@ def db_url(pg_server):
     pg_server.drop_database(name)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _wait_port(port: int, proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
     for _ in range(600):
         if proc.poll() is not None:
@@ -57,13 +52,7 @@ def _wait_port(port: int, proc: subprocess.Popen) -> None:  # type: ignore[type-
 
 
 def _stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:  # type: ignore[type-arg]
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, sig)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    stop_group(proc, sig, timeout=30)
     if proc.stderr is not None:
         proc.stderr.close()
 
@@ -81,7 +70,7 @@ def instances(settings, count: int, roots: list[Path] | None = None,  # type: ig
         for k in range(count):
             if roots is not None:
                 env["KSSERVER_ROOT"] = str(roots[k])
-            port = _free_port()
+            port = free_port()
             proc = subprocess.Popen([sys.executable, "-m", "ksserver.cli.serve", "serve", "--bind",
                                      f"127.0.0.1:{port}", "--workers", "1"], env=env,
                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
@@ -107,7 +96,7 @@ def proxy_config(cluster, kind: str, backends: list[int], port: int,  # type: ig
 @contextlib.contextmanager
 def proxy(cluster, backends: list[int], kind: str = "nginx") -> Iterator[int]:  # type: ignore[no-untyped-def]
     scratch = Path(tempfile.mkdtemp(prefix="ksserver-proxy-"))
-    port = _free_port()
+    port = free_port()
     conf = proxy_config(cluster, kind, backends, port, scratch)
     if kind == "nginx":
         argv, stop = [NGINX, "-c", str(conf), "-p", str(scratch), "-g", "daemon off;"], signal.SIGQUIT

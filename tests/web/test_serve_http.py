@@ -1,19 +1,16 @@
-"""Real HTTP on loopback: `ksserver serve` (gunicorn) answers curl with dracut's flags and headers."""
+"""Real HTTP on loopback: `ksserver serve` answers curl with dracut's flags and headers."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
-import time
 
 import pytest
 
 from tests.ksvalidate import assert_valid_kickstart
+from tests.netboot.ksserve import ksserver
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -23,35 +20,13 @@ def db_url(tmp_path):
     return f"sqlite:///{tmp_path / 'cluster.db'}"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 LOOPNET_HOST = "127.0.5.10"  # stands in for a node's address on a provisioning network
 
 
 @contextlib.contextmanager
 def running_server(settings, **env_extra: str):  # type: ignore[no-untyped-def]
-    port = _free_port()
-    env = dict(os.environ, KSSERVER_ROOT=str(settings.root), KSSERVER_DATABASE_URL=settings.database_url,
-               **env_extra)
-    proc = subprocess.Popen([sys.executable, "-m", "ksserver.cli.serve", "serve", "--bind", f"127.0.0.1:{port}",
-                             "--workers", "2", "--threads", "4"], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    try:
+    with ksserver(settings, env=env_extra) as port:
         yield f"http://127.0.0.1:{port}"
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
 
 
 def add_loopnet(cluster) -> None:  # type: ignore[no-untyped-def]

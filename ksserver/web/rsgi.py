@@ -25,6 +25,7 @@ import email.utils
 import io
 import logging
 import sys
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -46,6 +47,7 @@ def flask_install_paths(app: Any) -> frozenset[str]:
 
 
 _NOT_FOUND = b"not found\n"
+_ERROR = b"internal server error\n"
 _NOT_FOUND_HEADERS = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(_NOT_FOUND)))]
 
 
@@ -211,9 +213,10 @@ class InstallerServer:
                 self._send_file(scope, proto, path[len(INSTALL_PREFIX):])
             return
         if method == "POST" and path == REPORT_PATH:  # one per host in a reinstall: no Flask on the way
-            await self._report(scope, proto)
+            await self._in_thread(scope, proto, self.installer_pool, self._call_report)
             return
-        await self._flask(scope, proto, self.installer_pool if path in self.flask_paths else self.pool)
+        await self._in_thread(scope, proto, self.installer_pool if path in self.flask_paths else self.pool,
+                              self._call_flask)
 
     def __rsgi_del__(self, loop: Any) -> None:
         self.pool.shutdown(wait=False)
@@ -235,24 +238,19 @@ class InstallerServer:
         else:
             proto.response_file_range(status, headers, entry.real, span[0], span[1])
 
-    async def _report(self, scope: Any, proto: Any) -> None:
-        loop = asyncio.get_running_loop()
-        environ = wsgi_environ(scope, _LazyBody(proto, loop))
-        status, headers, body = await loop.run_in_executor(self.installer_pool, self._call_report, environ)
-        proto.response_bytes(status, headers, body)
-
     def _call_report(self, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
         try:
             return report_response(self.services, environ)
         except Exception:  # what Flask would answer for a bug: a 500, logged with its traceback
             log.exception("POST %s failed", REPORT_PATH)
-            return 500, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "22")], \
-                b"internal server error\n"
+            return 500, [("Content-Type", "text/plain; charset=utf-8"),
+                         ("Content-Length", str(len(_ERROR)))], _ERROR
 
-    async def _flask(self, scope: Any, proto: Any, pool: ThreadPoolExecutor) -> None:
+    async def _in_thread(self, scope: Any, proto: Any, pool: ThreadPoolExecutor,
+                         call: Callable[[dict[str, Any]], tuple[int, list[tuple[str, str]], bytes]]) -> None:
         loop = asyncio.get_running_loop()
         environ = wsgi_environ(scope, _LazyBody(proto, loop))
-        status, headers, body = await loop.run_in_executor(pool, self._call_flask, environ)
+        status, headers, body = await loop.run_in_executor(pool, call, environ)
         proto.response_bytes(status, headers, body)
 
     def _call_flask(self, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:

@@ -112,6 +112,13 @@ class KickstartService:
         _require_root(host, appliance, root)
         return self.compiler(generation).kickstart(root, attrs, env=env)
 
+    def render_with_headers(self, appliance: str, root: str, attrs: dict[str, str], host: str,
+                            env: dict[str, str] | None = None,
+                            generation: str | None = None) -> tuple[str, list[str] | None]:
+        """``render`` and the section headers when known without a scan (``KickstartCompiler.kickstart_with_headers``)."""
+        _require_root(host, appliance, root)
+        return self.compiler(generation).kickstart_with_headers(root, attrs, env=env)
+
     # The CLI's way in: straight from the database rows.
 
     def _db_attrs(self, session: Session, host: Host) -> tuple[str, dict[str, str]]:

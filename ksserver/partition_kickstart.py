@@ -45,9 +45,11 @@ def server_url(scheme: str, host_header: str | None, fallback_host: str) -> str:
 
 
 def add_partitioning(text: str, server: str, arch: str, db_info_json: str, token: str | None,
-                     ks_version: str) -> str:
-    """``text`` (a rendered kickstart) with the plugin's sections; KickstartInvalid if pykickstart refuses."""
-    head, decide, call, post = _sections(server, arch, db_info_json, token)
+                     ks_version: str, headers: list[str] | None = None) -> str:
+    """``text`` (a rendered kickstart) with the plugin's sections; KickstartInvalid if pykickstart refuses.
+    ``headers``: the section headers of ``text`` when the renderer knows them (``Template.render_with_headers``),
+    so the structure key needs no scan of the result; None: it is scanned."""
+    head, decide, call, post, added = _sections(server, arch, db_info_json, token)
     first = _FIRST_PRE.search(text)
     if first is None:
         post_at = _FIRST_POST.search(text)
@@ -55,14 +57,16 @@ def add_partitioning(text: str, server: str, arch: str, db_info_json: str, token
     else:
         at = first.start()
     text = text[:at] + head + text[at:]
-    if text.count(DECIDE_PLACEHOLDER) == 1:
+    in_place = text.count(DECIDE_PLACEHOLDER) == 1
+    if in_place:
         text = text.replace(DECIDE_PLACEHOLDER, call)
     else:  # a site replaced do-partition: the decision still runs, after every %pre of the graph
         post_at = _FIRST_POST.search(text)
         at = post_at.start() if post_at else len(text)
         text = text[:at] + decide + "\n" + text[at:]
     text = text.rstrip("\n") + "\n\n" + post
-    key = hashlib.sha256("\0".join([ks_version, *section_headers(text)]).encode()).hexdigest()
+    structure = _known_structure(headers, added) if first is not None and in_place else None
+    key = hashlib.sha256("\0".join([ks_version, *(structure or section_headers(text))]).encode()).hexdigest()
     if key not in _validated:
         try:
             validate.check(text, ks_version)
@@ -74,6 +78,18 @@ def add_partitioning(text: str, server: str, arch: str, db_info_json: str, token
                 _validated.clear()
             _validated.add(key)
     return text
+
+
+def _known_structure(headers: list[str] | None, added: tuple[tuple[str, ...], tuple[str, ...]]) -> list[str] | None:
+    """The headers ``section_headers`` would find in the result, from the rendered text's ``headers``: the head's
+    before the first %pre, the post's at the end (the decision replaced its placeholder in place)."""
+    if headers is None or any(DECIDE_PLACEHOLDER in line for line in headers):
+        return None  # (the placeholder's own line would change: let the scan see it)
+    for i, line in enumerate(headers):
+        if _FIRST_PRE.match(line):
+            head, post = added
+            return [*headers[:i], *head, *headers[i:], *post]
+    return None
 
 
 def section_headers(text: str) -> list[str]:
@@ -94,15 +110,17 @@ def section_headers(text: str) -> list[str]:
 
 
 @functools.lru_cache(maxsize=1024)
-def _sections(server: str, arch: str, db_info_json: str, token: str | None) -> tuple[str, str, str, str]:
-    """(head, decide, its call line, post): checked once per distinct value set.  Hosts of a storm share
+def _sections(server: str, arch: str, db_info_json: str,
+              token: str | None) -> tuple[str, str, str, str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """(head, decide, its call line, post, the section headers of head and of post): checked once per distinct
+    value set.  Hosts of a storm share
     a server and mostly a layout, so a kickstart costs no section building (a third of its time)."""
     head = sections.bootstrap_pre(bundle_url(server, arch)) + "\n" + sections.db_info_pre(db_info_json) + "\n"
     decide = sections.decide_pre(server, token)
     call = next(line for line in decide.splitlines() if line.startswith("sys.exit(main("))
     post = sections.report_post(server, token)
     _check_lines(head + decide + post)  # raises: nothing is cached
-    return head, decide, call, post
+    return head, decide, call, post, (tuple(section_headers(head)), tuple(section_headers(post)))
 
 
 def _check_lines(added: str) -> None:

@@ -81,3 +81,29 @@ def test_refused_sections_are_refused_every_time(graph_text, monkeypatch):
     monkeypatch.undo()
     text = partition_kickstart.add_partitioning(graph_text, "http://10.9.9.9", "x86_64", DB, None, "RHEL9")
     assert_valid_kickstart(text)
+
+
+def test_known_structure_is_the_scanned_one():
+    """The server passes the rendered text's section headers (known from the template) instead of scanning the
+    result: the structure key must be the one a scan of the result gives, or validation would be skipped wrongly."""
+    lib = GraphLibrary.load([Source(stock_nodes_dir(), "stock")])
+    comp = KickstartCompiler(lib)
+    for root in ("compute", "login", "nas"):
+        values = base_attrs(hostname="compute-0-3", root=root)
+        comp.kickstart(root, values)
+        text, headers = comp.kickstart_with_headers(root, values)
+        assert headers is not None
+        for token in (None, "t0k"):
+            added = partition_kickstart._sections("http://10.1.1.1:8080", "x86_64", DB, token)[4]
+            out = partition_kickstart.add_partitioning(text, "http://10.1.1.1:8080", "x86_64", DB, token, "RHEL9",
+                                                       headers)
+            assert out == partition_kickstart.add_partitioning(text, "http://10.1.1.1:8080", "x86_64", DB, token,
+                                                               "RHEL9")
+            assert partition_kickstart._known_structure(headers, added) == partition_kickstart.section_headers(out)
+
+
+def test_placeholder_in_a_header_line_falls_back_to_the_scan():
+    headers = ["%pre", f"%post --log={partition_kickstart.DECIDE_PLACEHOLDER}"]
+    assert partition_kickstart._known_structure(headers, (("%pre",), ("%post",))) is None
+    assert partition_kickstart._known_structure(["%packages", "%end"], (("%pre",), ("%post",))) is None
+    assert partition_kickstart._known_structure(None, ((), ())) is None

@@ -70,6 +70,12 @@ class KickstartCompiler:
     def kickstart(self, root: str, attrs: Mapping[str, str],
                   env: Mapping[str, str] | None = None) -> str:
         """The host's kickstart, validated by pykickstart; GraphError/KickstartInvalid if not."""
+        return self.kickstart_with_headers(root, attrs, env)[0]
+
+    def kickstart_with_headers(self, root: str, attrs: Mapping[str, str],
+                               env: Mapping[str, str] | None = None) -> tuple[str, list[str] | None]:
+        """``kickstart`` and its section headers when the template knows them without a scan (else None):
+        the server's per-request structure check (``ksserver.partition_kickstart``) then skips its scan."""
         key = self.cache_key(root, attrs)
         runner = self._run_eval if self.evals else None
         with self._lock:
@@ -77,14 +83,14 @@ class KickstartCompiler:
             if tpl is not None:
                 self._cache.move_to_end(key)
         if tpl is not None:
-            return tpl.render(attrs, env, runner)
+            return tpl.render_with_headers(attrs, env, runner)
         tpl = build_template(self.library, key[1], root, attrs, self.evals, key[5])
         text = tpl.first_render(attrs, env, runner)  # raises before anything is cached
         with self._lock:
             self._cache[key] = tpl
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
-        return text
+        return text, None
 
     def cached_template(self, key: tuple) -> Template | None:
         """The compiled template under ``key`` (``cache_key``), if it is cached: ``graph.batch``."""

@@ -32,6 +32,7 @@ from .validate import KickstartProblem, check
 
 _CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
 _WORD = re.compile(r"""[^\s"'\\#]+\Z""")
+_NOT_WORD = re.compile(r"""[\s"'\\#]""")  # what a value of _WORD lacks: one search over many joined values
 DELIM_PREFIX = "KSEOF_"
 
 
@@ -126,6 +127,20 @@ def slot_value(slot: Slot, attrs: Mapping[str, str]) -> str:
     return value
 
 
+def format_string(parts: list) -> str | None:
+    """``parts`` as one ``str.format`` pattern (``{i}`` for slot i), None if one is dynamic: a warm render is
+    then a single C call instead of a Python loop over a few hundred parts."""
+    out = []
+    for p in parts:
+        if p.__class__ is str:
+            out.append(p.replace("{", "{{").replace("}", "}}"))
+        elif p.__class__ is int:
+            out.append("{%d}" % p)
+        else:
+            return None
+    return "".join(out)
+
+
 def render_parts(parts: list, ctx: RenderContext) -> str:
     values = ctx.values
     return "".join([p if p.__class__ is str else (values[p] if p.__class__ is int else p.render(ctx))
@@ -143,6 +158,9 @@ class Template:
     ks_version: str
     flat: list = field(init=False)
     _static: str | None = field(init=False, default=None)
+    _format: str | None = field(init=False, default=None)
+    _names: tuple[str, ...] = field(init=False, default=())
+    _header_format: str | None = field(init=False, default=None)
     # True once a render whose values all passed the cheap checks was validated; until then
     # even "safe" renders are validated (the first host may have had unusual values).
     validated_safe: bool = field(init=False, default=False)
@@ -151,9 +169,21 @@ class Template:
         self.flat = [p for seg in self.segments for p in seg.parts]
         if not self.slots and not self.dynamic:
             self._static = "".join(self.flat)
+        self._format = format_string(self.flat)
+        self._names = tuple(slot.name for slot in self.slots)
+        if self._format is not None:
+            # On the fast path no value holds a line break or starts a line with %, so the kickstart's
+            # section headers are this pattern's %-lines with the values in them.
+            self._header_format = "\n".join(line for line in self._format.split("\n") if line.startswith("%"))
 
     # -- values -------------------------------------------------------------------------------
     def values(self, attrs: Mapping[str, str]) -> list[str]:
+        # The usual case in one pass: every name defined as it is spelled, no control character in any
+        # value (a tab is allowed, so tabs join them); anything else takes the slot-by-slot way and its errors.
+        get = attrs.get
+        values = [get(name) for name in self._names]
+        if None not in values and not _CONTROL.search("\t".join(values)):
+            return values
         try:
             return [slot_value(slot, attrs) for slot in self.slots]
         except GraphError:
@@ -165,8 +195,9 @@ class Template:
     def needs_check(self, values: list[str]) -> bool:
         if self.dynamic:
             return True
-        for i in self.token_slots:
-            if not _WORD.match(values[i]):
+        if self.token_slots:
+            tokens = [values[i] for i in self.token_slots]
+            if "" in tokens or _NOT_WORD.search("".join(tokens)):
                 return True
         for i in self.linestart_slots:
             v = values[i].lstrip()
@@ -177,13 +208,22 @@ class Template:
     # -- rendering ------------------------------------------------------------------------------
     def render(self, attrs: Mapping[str, str], env: Mapping[str, str] | None = None,
                run_eval: Callable[..., str] | None = None) -> str:
+        return self.render_with_headers(attrs, env, run_eval)[0]
+
+    def render_with_headers(self, attrs: Mapping[str, str], env: Mapping[str, str] | None = None,
+                            run_eval: Callable[..., str] | None = None) -> tuple[str, list[str] | None]:
+        """The kickstart and, when known without scanning it, its section headers (the lines that start
+        with %, as ``section_headers`` of the text would find them); None when the caller must scan."""
         if self._static is not None:
-            return self._static
+            return self._static, None
         values = self.values(attrs)
-        ctx = RenderContext(values, attrs, env, run_eval)
         if self.validated_safe and not self.needs_check(values):
-            return render_parts(self.flat, ctx)
-        return self._checked_render(values, ctx)
+            if self._format is not None:
+                text = self._format.format(*values)
+                pattern = self._header_format
+                return text, (pattern.format(*values).split("\n") if pattern else [])
+            return render_parts(self.flat, RenderContext(values, attrs, env, run_eval)), None
+        return self._checked_render(values, RenderContext(values, attrs, env, run_eval)), None
 
     def first_render(self, attrs: Mapping[str, str], env: Mapping[str, str] | None = None,
                      run_eval: Callable[..., str] | None = None) -> str:

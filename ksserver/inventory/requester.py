@@ -129,11 +129,10 @@ def identify(snap: InventorySnapshot, req: Request) -> HostView:
 def _check_discovery_source(snap: InventorySnapshot, req: Request) -> None:
     """A MAC alone (no known address, no token) identifies a host only from an address of a provisioning
     network in discovery mode that no host owns (a DHCP pool): MACs are not secrets."""
-    try:
-        addr = ipaddress.ip_address(req.client_ip)
-    except ValueError:
-        raise Forbidden(f"bad client address {req.client_ip!r}") from None
-    if not any(n.discovery and n.provisioning and addr in n.network for n in snap.networks):
+    known = snap.discovery_source(req.client_ip)
+    if known is None:
+        raise Forbidden(f"bad client address {req.client_ip!r}")
+    if not known:
         raise Forbidden(f"{req.client_ip} is not on a provisioning network in discovery mode; a MAC header "
                         f"alone does not identify a host from there")
     if req.client_ip in snap.owned_ips:

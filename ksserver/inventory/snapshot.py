@@ -231,6 +231,8 @@ class InventorySnapshot:
         self.by_mac = _Lookup(self, "SELECT host_id FROM interfaces WHERE mac = ?")
         self.tokens = _Tokens(self, "SELECT host_id, expires_at, revoked FROM install_tokens WHERE token_hash = ?")
         self.networks: list[NetworkView] = []
+        # Answers of ``discovery_source`` for the networks they were computed from: replaced with them.
+        self._discovery: tuple[list[NetworkView], dict[str, bool | None]] = ([], {})
         self._shared: tuple[dict, dict, dict] = ({}, {}, {})
         self.generation: str | None = None  # the published node/graph generation (None: stock files)
         self.loaded_at = 0.0
@@ -328,8 +330,26 @@ class InventorySnapshot:
                                                               "discovery FROM subnets")]
         self._shared = (glob, os_attrs, app_attrs)
         self.networks = networks
+        self._discovery = (networks, {})
         self.generation = newest[0][0] if newest else None
         self.loaded_at = time.time()
+
+    def discovery_source(self, client_ip: str) -> bool | None:
+        """Is ``client_ip`` in a provisioning network in discovery mode (None: not an address)?  Remembered
+        per address until the networks are re-read: a storm from one DHCP pool asks this per request."""
+        networks, memo = self._discovery
+        answer = memo.get(client_ip, _MISSING)
+        if answer is _MISSING:
+            try:
+                addr = ipaddress.ip_address(client_ip)
+            except ValueError:
+                answer = None
+            else:
+                answer = any(n.discovery and n.provisioning and addr in n.network for n in networks)
+            if len(memo) >= LOOKUP_MEMO_SIZE:
+                memo.clear()
+            memo[client_ip] = answer
+        return answer
 
     def _read_view(self, host_id: int) -> HostView | None:
         row = self._query_one(_HOST_SQL, (host_id,))

@@ -14,6 +14,7 @@ from ksserver.errors import InvalidArgument
 _HOST_RE = re.compile(r"^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$")
 _ATTR_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$")
 _MAC_RE = re.compile(r"^[0-9a-fA-F]{2}([:-]?)(?:[0-9a-fA-F]{2}\1){4}[0-9a-fA-F]{2}$")
+_CANONICAL_MAC_RE = re.compile(r"[0-9a-f]{2}(?::[0-9a-f]{2}){5}\Z")
 _DEVICE_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.:\-]{0,31}$")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
@@ -26,6 +27,9 @@ def hostname(name: str) -> str:
 
 def mac(value: str) -> str:
     """A unicast MAC, normalised to lower-case colon form."""
+    # Installers send the canonical form (every kickstart request carries one): checked without rebuilding it.
+    if value and _CANONICAL_MAC_RE.match(value) and not int(value[:2], 16) & 1 and value != "00:00:00:00:00:00":
+        return value
     value = (value or "").strip()
     if not _MAC_RE.match(value):
         raise InvalidArgument(f"invalid MAC address {value!r}: expected six hex octets like 52:54:00:12:34:56")

@@ -59,8 +59,8 @@ def kickstart(rt: InstallerRuntime, req: InstallerRequest, arch: str | None = No
         rt.snapshot.sync(force=True)
         host = rt.snapshot.hosts[host.id]
     attrs = rt.snapshot.attrs(host)
-    text = str(rt.kickstarts.render(host.appliance, host.root, attrs, host.name, env=req.headers_env,
-                                    generation=rt.snapshot.generation))
+    text, headers = rt.kickstarts.render_with_headers(host.appliance, host.root, attrs, host.name,
+                                                      env=req.headers_env, generation=rt.snapshot.generation)
     if host.partitioning is None:  # read once per host view: partition writes replace the view
         _fill_partitioning(rt, host)
     db_info_json, has_plan = host.partitioning  # type: ignore[misc]
@@ -72,7 +72,7 @@ def kickstart(rt: InstallerRuntime, req: InstallerRequest, arch: str | None = No
                                                           attrs.get("Kickstart_PrivateKickstartHost", ""))
     return partition_kickstart.add_partitioning(
         text, server, host.arch or "x86_64", db_info_json, req.token if req.preview is None else None,
-        attrs.get("ks_version") or rt.kickstarts.settings.ks_version)
+        attrs.get("ks_version") or rt.kickstarts.settings.ks_version, headers)
 
 
 def _fill_partitioning(rt: InstallerRuntime, host: HostView) -> None:

@@ -40,7 +40,8 @@ def _first(query: dict[str, list[str]], key: str) -> str | None:
 
 
 def kickstart_text(services: Any, environ: dict[str, Any]) -> str:
-    query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    qs = environ.get("QUERY_STRING")
+    query = parse_qs(qs, keep_blank_values=True) if qs else {}
     req = describe_request(environ, query, services.settings.trusted_proxies)
     server = partition_kickstart.server_url(environ.get("wsgi.url_scheme", "http"), environ.get("HTTP_HOST"), "")
     return installer.kickstart(services.installer, req, arch=_first(query, "arch"), np=_first(query, "np"),

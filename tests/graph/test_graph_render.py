@@ -205,3 +205,39 @@ def test_threads_share_a_compiler(stock_lib, attrs):
         assert f"for host {host['hostname']} (graph 'default', root node '{root}')" in text
         assert f"--hostname={host['hostname']}.local " in text
         assert ("@base-x" in text) == (host["x11"] == "yes")
+
+
+def _scanned_headers(text):
+    return [line for line in text.split("\n") if line.startswith("%")]
+
+
+@pytest.mark.parametrize("root", ["compute", "login", "nas"])
+def test_warm_render_and_headers_match_the_slow_way(stock_lib, attrs, root):
+    """A warm render is one str.format; its headers come from the template without a scan. Both must be
+    what joining the parts and scanning the text give, for values with braces, tabs and format fields."""
+    from ksserver.graph.render import RenderContext, render_parts
+
+    comp = KickstartCompiler(stock_lib)
+    odd = attrs(Info_ClusterName="{0} {name} }}{{ 100%", Kickstart_Timezone="Etc/UTC",
+                Kickstart_Lang="en_US.UTF-8", hostname="compute-0-9", Info_CertificateOrganization="a\tb {1}")
+    for values in (attrs(), odd, *hosts(attrs, 3)):
+        comp.kickstart(root, values)  # the first render validates; the next ones take the warm path
+        text, headers = comp.kickstart_with_headers(root, values)
+        tpl = comp.cached_template(comp.cache_key(root, values))
+        assert tpl.validated_safe and headers is not None
+        vals = tpl.values(values)
+        assert text == render_parts(tpl.flat, RenderContext(vals, values, None, None))
+        assert headers == _scanned_headers(text)
+    assert "{0} {name} }}{{ 100%" in comp.kickstart(root, odd)
+
+
+def test_unusual_value_skips_the_known_headers(tree, attrs):
+    lib = tree({"n": "<pre arg='--log=/tmp/&Kickstart_Lang;.log'>echo hi</pre>"})
+    comp = KickstartCompiler(lib)
+    comp.kickstart("n", attrs())
+    text, headers = comp.kickstart_with_headers("n", attrs())
+    assert headers == _scanned_headers(text) and "%pre --log=/tmp/en_US.UTF-8.log" in headers
+    # a value that is not a plain word in a header line is validated on its own: headers unknown
+    spaced = attrs(Kickstart_Lang="en US")
+    with pytest.raises(KickstartInvalid):
+        comp.kickstart_with_headers("n", spaced)

@@ -135,7 +135,7 @@ def format_string(parts: list) -> str | None:
         if p.__class__ is str:
             out.append(p.replace("{", "{{").replace("}", "}}"))
         elif p.__class__ is int:
-            out.append("{%d}" % p)
+            out.append("{" + str(p) + "}")
         else:
             return None
     return "".join(out)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 import ipaddress
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -116,6 +117,7 @@ class TokenView:
     revoked: bool
 
 
+log = logging.getLogger("ksserver.inventory")
 _MISSING = object()
 LOOKUP_MEMO_SIZE = 65536  # answers kept per lookup; over that the memo starts again
 
@@ -162,6 +164,12 @@ class _Lookup:
         return value
 
 
+def _remember(lookup: _Lookup, key: Any, host_id: int) -> None:
+    """Seed ``lookup``'s memo (under the snapshot's lock) unless it already answers ``key`` or is full."""
+    if key not in lookup._memo and len(lookup._memo) < LOOKUP_MEMO_SIZE:
+        lookup._memo[key] = host_id
+
+
 class _Tokens(_Lookup):
     def _fetch(self, key: Any) -> Any:
         row = self._snap._query_one(self._sql, (key,))
@@ -206,8 +214,14 @@ class _Hosts:
 
 
 class InventorySnapshot:
-    def __init__(self, db: Database, check_interval: float = 0.0, cache_size: int = VIEW_CACHE_SIZE):
+    def __init__(self, db: Database, check_interval: float = 0.0, cache_size: int = VIEW_CACHE_SIZE,
+                 warm: bool = False):
         self.db = db
+        # A server's snapshot refills its cache in the background after a load or a shared change (``warm``),
+        # so a storm's first requests find their host in memory instead of reading it (six statements).
+        self.warm = warm
+        self._warm_wanted = False
+        self._warming = threading.Lock()
         self.check_interval = check_interval
         self.cache_size = cache_size
         self._checked = 0.0
@@ -280,6 +294,8 @@ class InventorySnapshot:
         return self._query("SELECT max(seq) FROM changes")[0][0] or 0
 
     def sync(self, force: bool = False) -> None:
+        if self._warm_wanted:  # asked for by an earlier sync: started now, so a cold start's first answer
+            self._start_warming()  # does not share the interpreter with it
         now = time.monotonic()
         if not force and now - self._checked < self.check_interval:
             return
@@ -298,6 +314,7 @@ class InventorySnapshot:
                 self._epoch += 1
                 self._views = {}
                 self._forget_lookups()
+                self._warm_wanted = self.warm
             else:
                 reload, partitioning = changes.partitioning_only(h for _, h in changed)
                 self._epoch += 1
@@ -360,6 +377,77 @@ class InventorySnapshot:
                            for dev, ip, mac, sname, mask, prov in self._query(_IFACES_SQL, (host_id,))]
         view.own = dict(self._query(_ATTRS_SQL, (host_id,)))
         return view
+
+    # -- warming the cache ------------------------------------------------------------------------
+
+    def _start_warming(self) -> None:
+        self._warm_wanted = False
+        if self._warming.acquire(blocking=False):
+            threading.Thread(target=self._warm_in_thread, name="ksserver-snapshot-warm", daemon=True).start()
+        else:  # one is running: it reads again when done
+            self._warm_wanted = True
+
+    def _warm_in_thread(self) -> None:
+        try:
+            self.preload()
+        except Exception:  # a cache that stays cold is slower, not wrong
+            log.exception("warming the host cache failed")
+        finally:
+            raw, self._local.raw = getattr(self._local, "raw", None), None
+            if raw is not None:
+                raw.close()
+            self._warming.release()
+
+    def preload(self) -> int:
+        """Read the views of the first ``cache_size`` hosts (by id) with their recorded layouts, in bulk, into
+        the cache, with the address and MAC answers they give; how many were added.  Nothing is kept if the
+        change log moved meanwhile (a later warming reads again)."""
+        from ksserver.inventory import partition_reports
+
+        epoch = self._epoch
+        rows = self._query(_HOST_SQL.replace(" WHERE h.id = ?", " ORDER BY h.id LIMIT ?"), (self.cache_size,))
+        if not rows:
+            return 0
+        last = rows[-1][0]
+        ifaces: dict[int, list[IfaceView]] = {}
+        for hid, dev, ip, mac, sname, mask, prov in self._query(
+                _IFACES_SQL.replace("SELECT ", "SELECT i.host_id, ", 1).replace("i.host_id = ?", "i.host_id <= ?")
+                .replace(" ORDER BY i.device", " ORDER BY i.host_id, i.device"), (last,)):
+            ifaces.setdefault(hid, []).append(IfaceView(dev, ip, mac, sname, mask, bool(prov)))
+        own: dict[int, dict[str, str]] = {}
+        for hid, attr, value in self._query(_ATTRS_SQL.replace("SELECT ", "SELECT host_id, ", 1)
+                                            .replace("host_id = ?", "host_id <= ?"), (last,)):
+            own.setdefault(hid, {})[attr] = value
+        layouts = partition_reports.db_info_up_to(self._query, last)
+        empty = partition_reports.db_info_by_query(lambda sql, params: [], 0)
+        views = []
+        for row in rows:
+            view = HostView(*row)
+            view.interfaces = ifaces.get(view.id, [])
+            view.own = own.get(view.id, {})
+            view.partitioning = layouts.get(view.id, empty)
+            views.append(view)
+        with self._lock:
+            if epoch != self._epoch:
+                return 0
+            added = 0
+            for view in views:
+                if len(self._views) >= self.cache_size:
+                    break
+                if self._views.setdefault(view.id, view) is view:
+                    added += 1
+            # The lookups' answers for these hosts, as their queries would give them (ids ascending: the
+            # lowest id first, like ORDER BY host_id LIMIT 1; MACs are unique).
+            for view in views:
+                for iface in view.interfaces:
+                    if iface.mac:
+                        _remember(self.by_mac, iface.mac, view.id)
+                    if iface.ip:
+                        _remember(self.owned_ips, iface.ip, view.id)
+                        if iface.provisioning:
+                            _remember(self.by_ip, iface.ip, view.id)
+        gc.freeze()  # long-lived: out of the cyclic GC's full passes, as at the first load
+        return added
 
     def every_view(self) -> Iterator[HostView]:
         """Every host's view, by name, read with three queries and not cached (``rocks-dist``)."""

@@ -25,7 +25,7 @@ class Services:
         from ksserver.services.rolls import cluster_sources
 
         self.kickstarts = KickstartService(settings, lambda: cluster_sources(self.cluster))
-        self.snapshot = InventorySnapshot(db)
+        self.snapshot = InventorySnapshot(db, warm=True)
         self.installer = InstallerRuntime(db, self.snapshot, self.kickstarts, settings)
 
 

@@ -50,22 +50,22 @@ def add_partitioning(text: str, server: str, arch: str, db_info_json: str, token
     ``headers``: the section headers of ``text`` when the renderer knows them (``Template.render_with_headers``),
     so the structure key needs no scan of the result; None: it is scanned."""
     head, decide, call, post, added = _sections(server, arch, db_info_json, token)
-    first = _FIRST_PRE.search(text)
-    if first is None:
-        post_at = _FIRST_POST.search(text)
-        at = post_at.start() if post_at else len(text)
+    first = line_starting(text, "%pre")
+    if first < 0:
+        post_at = line_starting(text, "%post")
+        at = post_at if post_at >= 0 else len(text)
     else:
-        at = first.start()
+        at = first
     text = text[:at] + head + text[at:]
     in_place = text.count(DECIDE_PLACEHOLDER) == 1
     if in_place:
         text = text.replace(DECIDE_PLACEHOLDER, call)
     else:  # a site replaced do-partition: the decision still runs, after every %pre of the graph
-        post_at = _FIRST_POST.search(text)
-        at = post_at.start() if post_at else len(text)
+        post_at = line_starting(text, "%post")
+        at = post_at if post_at >= 0 else len(text)
         text = text[:at] + decide + "\n" + text[at:]
     text = text.rstrip("\n") + "\n\n" + post
-    structure = _known_structure(headers, added) if first is not None and in_place else None
+    structure = _known_structure(headers, added) if first >= 0 and in_place else None
     key = hashlib.sha256("\0".join([ks_version, *(structure or section_headers(text))]).encode()).hexdigest()
     if key not in _validated:
         try:
@@ -78,6 +78,20 @@ def add_partitioning(text: str, server: str, arch: str, db_info_json: str, token
                 _validated.clear()
             _validated.add(key)
     return text
+
+
+def line_starting(text: str, word: str) -> int:
+    """Where the first line that starts with ``word`` (then a non-word character or the end) begins, or -1:
+    ``re.search(r"^word\\b", text, re.M)`` with str.find, which skips to candidates instead of trying every
+    position (per request, on the whole kickstart)."""
+    needle = "\n" + word
+    at = 0 if text.startswith(word) else text.find(needle) + 1 or -1
+    while at >= 0:
+        end = at + len(word)
+        if end == len(text) or not (text[end].isalnum() or text[end] == "_"):
+            return at
+        at = text.find(needle, end) + 1 or -1
+    return -1
 
 
 def _known_structure(headers: list[str] | None, added: tuple[tuple[str, ...], tuple[str, ...]]) -> list[str] | None:

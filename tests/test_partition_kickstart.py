@@ -107,3 +107,19 @@ def test_placeholder_in_a_header_line_falls_back_to_the_scan():
     assert partition_kickstart._known_structure(headers, (("%pre",), ("%post",))) is None
     assert partition_kickstart._known_structure(["%packages", "%end"], (("%pre",), ("%post",))) is None
     assert partition_kickstart._known_structure(None, ((), ())) is None
+
+
+def test_line_starting_finds_what_the_multiline_regex_finds():
+    import random
+    import re
+
+    rng = random.Random(7)
+    for word in ("%pre", "%post"):
+        pattern = re.compile("^" + re.escape(word) + r"\b", re.M)
+        cases = ["", word, "%prefix\n%pre x", "a\n%pre-install\n%pre_x\n%pre1\n%pre\n", "x%pre\n%post", "\n%pre",
+                 "%pre_\n%préfoo\n%pre é", "%post_\n%postx\n%post"]
+        cases += ["".join(rng.choice(["\n", "%pre", "%post", "x", "_", "-", " ", "%p", "1", "é"]) for _ in range(12))
+                  for _ in range(3000)]
+        for text in cases:
+            found = pattern.search(text)
+            assert partition_kickstart.line_starting(text, word) == (found.start() if found else -1), (text, word)

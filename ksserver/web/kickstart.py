@@ -39,9 +39,21 @@ def _first(query: dict[str, list[str]], key: str) -> str | None:
     return values[0] if values else None
 
 
+def parse_query(qs: str) -> dict[str, list[str]]:
+    """``parse_qs(qs, keep_blank_values=True)``; an installer's plain ``?arch=x86_64&np=1`` (nothing
+    escaped) is split without it, a fifth of the request's parsing."""
+    if "%" in qs or "+" in qs:
+        return parse_qs(qs, keep_blank_values=True)
+    out: dict[str, list[str]] = {}
+    for pair in qs.split("&"):
+        if pair:
+            name, _, value = pair.partition("=")
+            out.setdefault(name, []).append(value)
+    return out
+
+
 def kickstart_text(services: Any, environ: dict[str, Any]) -> str:
-    qs = environ.get("QUERY_STRING")
-    query = parse_qs(qs, keep_blank_values=True) if qs else {}
+    query = parse_query(environ.get("QUERY_STRING") or "")
     req = describe_request(environ, query, services.settings.trusted_proxies)
     server = partition_kickstart.server_url(environ.get("wsgi.url_scheme", "http"), environ.get("HTTP_HOST"), "")
     return installer.kickstart(services.installer, req, arch=_first(query, "arch"), np=_first(query, "np"),

@@ -200,3 +200,23 @@ def test_an_unchanged_file_is_stored_once(svc, a):
         assert conn.execute(text("SELECT count(*) FROM published_files")).scalar() == 2 * files
     # The generation's node files and the tree's copies of them share their bytes too.
     assert blobs < files
+
+
+def test_the_serve_follower_writes_a_build_published_elsewhere(svc, a, b):
+    """``ksserver serve`` runs ``follow`` in a process of its own; here in a thread, stopped by its event."""
+    import threading
+
+    stop = threading.Event()
+    follower = threading.Thread(target=published.follow, args=(b.settings, stop, 0.05), daemon=True)
+    follower.start()
+    try:
+        dist.build(svc)
+        for _ in range(600):  # the follower's pace is not under test: wait for the file, then compare
+            if b.file(BUNDLE) is not None:
+                break
+            stop.wait(0.05)
+        assert b.file(BUNDLE) == a.file(BUNDLE)
+    finally:
+        stop.set()
+        follower.join()
+    assert b.tree() == a.tree()

@@ -353,6 +353,7 @@ def follow(settings: Settings, stop: threading.Event, interval: float = 1.0,
 
 def run_process(settings: Settings, parent: int) -> None:
     """Entry point of the follower process ``ksserver serve`` starts (multiprocessing, spawn)."""
+    os.nice(10)  # background work: never ahead of the workers answering installers and health checks
     logging.basicConfig(level=settings.log_level.upper(), format="[%(levelname)s] %(name)s: %(message)s")
     try:
         follow(settings, threading.Event(), parent=parent)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from installer_plugin import bundle
-from ksserver import generations
+from ksserver import generations, published
 from ksserver.config import Settings
 from ksserver.db.session import Database
 from ksserver.errors import DistError
@@ -32,10 +32,10 @@ from ksserver.graph.library import nodes_dir
 from ksserver.inventory.snapshot import InventorySnapshot
 
 MAX_REPORTED = 20
-TREES = ".trees"          # published trees; <arch> is a symlink to one of them
+TREES = published.TREES   # published trees; <arch> is a symlink to one of them
 STAGING = ".staging-"     # a tree being written
-LINK_SUFFIX = ".link-"    # a symlink about to replace <arch>
-OS_TREE_ENTRIES = (".treeinfo", ".discinfo", "BaseOS", "AppStream", "images", "Packages", "repodata", "EFI")
+LINK_SUFFIX = published.LINK_SUFFIX  # a symlink about to replace <arch>
+OS_TREE_ENTRIES = published.OS_TREE_ENTRIES
 
 
 @dataclass
@@ -110,13 +110,12 @@ def build_distribution(settings: Settings, db: Database, arch: str = "x86_64",
                 error.report = report  # type: ignore[attr-defined]  # build jobs show each failure on its own
                 raise error
             report.templates = compiler.cache_info()["templates"]
-            report.os_tree = _swap_in_tree(settings, library, dist_root, arch, gen_id)
+            tree, report.os_tree = _write_tree(settings, library, dist_root, arch, gen_id)
+            _publish(db, dist_root, arch, gen_id, gen_path, tree)
         except BaseException:
             if created and gen_id != current:
                 shutil.rmtree(gen_path, ignore_errors=True)
             raise
-        with db.session(write=True) as session:
-            generations.record_published(session, gen_id, arch)  # every server switches on this commit
         report.generation = gen_id
         generations.clean_stale(settings, keep={gen_id} | ({current} if current else set()))
     report.seconds = time.perf_counter() - start
@@ -179,11 +178,29 @@ def _clean_stale_trees(dist_root: Path) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
-def _swap_in_tree(settings: Settings, library: GraphLibrary, dist_root: Path, arch: str,
-                  gen_id: str) -> Path | None:
-    """Write a new tree under .trees/ (build/{nodes,graphs} and links to the OS tree), then point
-    ``<arch>`` at it by renaming a symlink over the old one: one atomic step, so a reader sees the
-    old tree or the new one, never none."""
+def _publish(db: Database, dist_root: Path, arch: str, gen_id: str, gen_path: Path, tree: Path) -> None:
+    """Point ``<arch>`` at ``tree`` (one symlink rename: a reader sees the old tree or the new one, never
+    none), then record the generation with every file of it and of the tree in one transaction, which
+    every server process of every instance follows (``ksserver.published``).  Under the publish lock, so
+    an instance's follower never sees the new link with the old row and puts the old tree back."""
+    with published.publish_lock(dist_root):
+        try:
+            published.point_link(dist_root, arch, tree.name)
+        except BaseException:
+            shutil.rmtree(tree, ignore_errors=True)
+            raise
+        with db.session(write=True) as session:
+            row = generations.record_published(session, gen_id, arch)  # every server switches on this commit
+            published.store(session, row, gen_path, tree)
+        for old in (dist_root / TREES).glob(f"{arch}-*"):
+            if old != tree:
+                shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_tree(settings: Settings, library: GraphLibrary, dist_root: Path, arch: str,
+                gen_id: str) -> tuple[Path, Path | None]:
+    """Write a new tree under .trees/ (build/{nodes,graphs}, the plugin bundle and links to the OS tree):
+    (its folder, the OS tree linked).  It appears by one rename, complete or not at all."""
     trees = dist_root / TREES
     trees.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=STAGING, dir=trees))
@@ -198,8 +215,9 @@ def _swap_in_tree(settings: Settings, library: GraphLibrary, dist_root: Path, ar
                             ignore=shutil.ignore_patterns("*.py", "__pycache__", "graphs"))
             if (source.path / "graphs").is_dir():
                 shutil.copytree(source.path / "graphs", build / "graphs", dirs_exist_ok=True)
-        (build / "MANIFEST").write_text(f"generation\t{gen_id}\n" +
-                                        "".join(f"{s.label}\t{s.path}\n" for s in library.sources))
+        # Paths relative to install/: the file is the same on every instance (ksserver.published).
+        (build / "MANIFEST").write_text(f"generation\t{gen_id}\n" + "".join(
+            f"{s.label}\t{_under(Path(s.path), settings.dist_dir)}\n" for s in library.sources))
         # The installer plugin's bundle, fetched by every kickstart's first %pre (ksserver.partition_kickstart).
         bundle.build(staging)
         os_tree = settings.dist_dir / "os" / arch
@@ -215,19 +233,11 @@ def _swap_in_tree(settings: Settings, library: GraphLibrary, dist_root: Path, ar
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    target = dist_root / arch
-    if target.is_dir() and not target.is_symlink():  # a tree from before symlinked publishing: once
-        target.rename(trees / f"{arch}-legacy-{final.name.rsplit('-', 1)[-1]}")
-    link = dist_root / f".{arch}{LINK_SUFFIX}{os.getpid()}"
-    link.unlink(missing_ok=True)
-    link.symlink_to(f"{TREES}/{final.name}")
+    return final, linked
+
+
+def _under(path: Path, base: Path) -> str:
     try:
-        os.replace(link, target)
-    except BaseException:
-        link.unlink(missing_ok=True)
-        shutil.rmtree(final, ignore_errors=True)
-        raise
-    for old in trees.glob(f"{arch}-*"):
-        if old != final:
-            shutil.rmtree(old, ignore_errors=True)
-    return linked
+        return path.relative_to(base).as_posix()
+    except ValueError:
+        return str(path)

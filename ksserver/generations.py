@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -123,8 +123,10 @@ def published(session: Session) -> str | None:
     return session.scalar(select(models.Generation.digest).order_by(models.Generation.id.desc()).limit(1))
 
 
-def record_published(session: Session, gen_id: str, arch: str) -> None:
-    session.add(models.Generation(digest=gen_id, arch=arch, published_at=time.time()))
+def record_published(session: Session, gen_id: str, arch: str) -> models.Generation:
+    row = models.Generation(digest=gen_id, arch=arch, published_at=time.time())
+    session.add(row)
+    return row
 
 
 def clean_stale(settings: Settings, keep: set[str]) -> list[Path]:

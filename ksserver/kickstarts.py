@@ -5,16 +5,17 @@ the first ``rocks-dist dist`` the stock node files are served (they are tested w
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 import threading
 import time
+from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from ksserver import __version__, generations
+from ksserver import __version__, generations, published
 from ksserver.config import Settings
 from ksserver.db.models import Host
-from ksserver.errors import GraphError, InvalidArgument
+from ksserver.db.session import Database
+from ksserver.errors import DistError, GraphError, InvalidArgument
 from ksserver.graph import GraphLibrary, KickstartCompiler, Source, stock_nodes_dir
 from ksserver.inventory import context
 
@@ -25,8 +26,10 @@ STOCK = "stock"  # the generation id while nothing has been published
 class KickstartService:
     """Owns the compiled graph library of the served generation for one process; thread-safe."""
 
-    def __init__(self, settings: Settings, live_sources: Callable[[], list[Source]] | None = None):
+    def __init__(self, settings: Settings, live_sources: Callable[[], list[Source]] | None = None,
+                 db: Database | None = None):
         self.settings = settings
+        self._db = db  # to write a generation this instance lacks from the database (ksserver.published)
         # What an admin edits (stock, enabled rolls, site profile): compared with the served generation.
         self._live = live_sources or (lambda: generations.live_sources(settings))
         self._lock = threading.Lock()
@@ -54,8 +57,11 @@ class KickstartService:
 
     def _load(self, generation: str | None) -> tuple[str, KickstartCompiler]:
         try:
+            if generation is not None and self._db is not None:
+                # Published by another instance: written here from the database first (once per switch).
+                published.sync(self.settings, self._db, want=generation)
             library = GraphLibrary.load(self.sources(generation))
-        except (GraphError, OSError, ValueError) as exc:
+        except (GraphError, DistError, OSError, ValueError) as exc:
             # A published generation was validated; failing to read it back means the install tree is damaged.
             self.last_error = exc if isinstance(exc, GraphError) else GraphError(
                 f"generation {generation} cannot be read: {exc}")

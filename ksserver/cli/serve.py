@@ -87,6 +87,18 @@ def _start_tftp_follower(settings: Settings) -> None:
                                                  name="ksserver-tftpsync", daemon=True).start()
 
 
+def _start_publish_follower(settings: Settings) -> None:
+    """One process per instance writing the published trees this instance lacks from the database
+    (ksserver.published), so the plugin bundle and build/ files answer here however they were published."""
+    import multiprocessing
+    import os
+
+    from ksserver import published
+
+    multiprocessing.get_context("spawn").Process(target=published.run_process, args=(settings, os.getpid()),
+                                                 name="ksserver-published", daemon=True).start()
+
+
 @command("serve",
          local=True, summary="Run the production kickstart server for $KSSERVER_ROOT (granian or gunicorn).",
          max_args=0, needs_db=False,
@@ -115,6 +127,9 @@ def serve(ctx: Context, call: Call) -> None:
     write_run_file(settings.root, loopback_of(address), port)
     if settings.tftp_follow:
         _start_tftp_follower(settings)
+    if not settings.effective_database_url.startswith("sqlite"):
+        # Several instances share a server database (docs/scale-out.md); an embedded SQLite file has one.
+        _start_publish_follower(settings)
     try:
         if settings.server == "granian":
             server, loader = _granian_server(settings)

@@ -4,7 +4,7 @@ Columns and relationships only; queries live in ``ksserver.inventory``."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ksserver.db.base import Base
@@ -357,3 +357,37 @@ class Build(Base):
     failures: Mapped[str] = mapped_column(Text, default="[]")
     warnings: Mapped[str] = mapped_column(Text, default="[]")
     undefined: Mapped[str] = mapped_column(Text, default="[]")
+
+
+class PublishedTree(Base):
+    """What one ``rocks-dist dist`` published besides the generation row (same transaction): the generation's
+    files and the tree's (build/, the plugin bundle), so every instance writes the same files from the
+    database (``ksserver.published``).  ``tree`` is the folder name under ``install/rocks-dist/.trees/``."""
+
+    __tablename__ = "published_trees"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    generation_id: Mapped[int] = mapped_column(ForeignKey("generations.id"), unique=True)
+    digest: Mapped[str] = mapped_column(String(64))  # the generation's digest
+    arch: Mapped[str] = mapped_column(String(16), default="x86_64")
+    tree: Mapped[str] = mapped_column(String(128))
+
+
+class PublishedFile(Base):
+    """One file of a published tree or of its generation; its bytes are the blob named by ``sha256``."""
+
+    __tablename__ = "published_files"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tree_id: Mapped[int] = mapped_column(ForeignKey("published_trees.id"), index=True)
+    part: Mapped[str] = mapped_column(String(16))  # "generation" or "tree"
+    relpath: Mapped[str] = mapped_column(String(512))
+    sha256: Mapped[str] = mapped_column(String(64))
+    mode: Mapped[int] = mapped_column(Integer, default=0o644)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class PublishedBlob(Base):
+    """File contents by SHA-256: a file unchanged between builds is stored once."""
+
+    __tablename__ = "published_blobs"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

@@ -14,7 +14,7 @@ def _kickstarts(cluster: Cluster):  # type: ignore[no-untyped-def]
     from ksserver.kickstarts import KickstartService  # the compiler (lxml, pykickstart) only when used
     from ksserver.services.rolls import cluster_sources
 
-    return KickstartService(cluster.settings, lambda: cluster_sources(cluster))
+    return KickstartService(cluster.settings, lambda: cluster_sources(cluster), cluster.db)
 
 
 def host_kickstarts(cluster: Cluster, names: list[str]) -> list[str]:

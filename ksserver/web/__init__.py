@@ -24,7 +24,7 @@ class Services:
         self.cluster = Cluster(settings, db)
         from ksserver.services.rolls import cluster_sources
 
-        self.kickstarts = KickstartService(settings, lambda: cluster_sources(self.cluster))
+        self.kickstarts = KickstartService(settings, lambda: cluster_sources(self.cluster), db)
         self.snapshot = InventorySnapshot(db, warm=True)
         self.installer = InstallerRuntime(db, self.snapshot, self.kickstarts, settings)
 

@@ -248,3 +248,25 @@ def test_every_instance_keeps_its_own_tftp_tree_current(cluster, settings, tmp_p
         took = max(took, _eventually_equal(tftp_a, tftp_b))
         assert not [name for name, text in _tree(tftp_b).items() if "compute-0-0" in text]
         print(f"instance B's tree caught up within {took:.2f} s")
+
+
+@pytest.mark.skipif(NGINX is None, reason="nginx not installed (Debian package nginx-light)")
+def test_an_instance_with_its_own_install_serves_the_published_bundle(cluster, settings, tmp_path):
+    """B has its own install/ (its OS tree only) and never ran rocks-dist: the kickstart and the plugin
+    bundle it names come through the proxy from B, written from the database (ksserver.published)."""
+    from installer_plugin.bundle import BUNDLE_NAME
+
+    add_loopnet(cluster)
+    assert cluster("create", "distro").code == 0
+    root_b = tmp_path / "instance-b"
+    root_b.mkdir()
+    for entry in settings.root.iterdir():
+        if entry.name not in ("install", "tftpboot"):
+            (root_b / entry.name).symlink_to(entry)
+    (root_b / "install" / "os" / "x86_64").mkdir(parents=True)
+    bundle = f"/install/rocks-dist/x86_64/{BUNDLE_NAME}"
+    with instances(settings, 1, roots=[root_b]) as started, proxy(cluster, [started[0][0]]) as front:
+        status, kickstart = fetch(front)
+        assert status == 200 and f"ksserver.local{bundle}".encode() in kickstart
+        assert fetch(front, bundle) == (200, (settings.dist_dir / bundle[len("/install/"):]).read_bytes())
+    assert (root_b / "install" / "rocks-dist" / "x86_64").is_symlink()

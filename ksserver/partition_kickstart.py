@@ -13,7 +13,6 @@ structure, which ``_check_lines`` verifies on every call."""
 from __future__ import annotations
 
 import functools
-import hashlib
 import re
 import threading
 
@@ -25,7 +24,7 @@ from ksserver.graph import validate
 DECIDE_PLACEHOLDER = 'sys.exit(main(["pre-decide"]))'
 _FIRST_PRE = re.compile(r"^%pre\b", re.MULTILINE)
 _FIRST_POST = re.compile(r"^%post\b", re.MULTILINE)
-_validated: set[str] = set()
+_validated: set[tuple[str, ...]] = set()  # (ks_version, header lines...) of each structure pykickstart passed
 _validated_lock = threading.Lock()
 MAX_VALIDATED = 4096  # distinct structures remembered
 _SERVER = re.compile(r"^https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?$|^https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
@@ -51,22 +50,15 @@ def add_partitioning(text: str, server: str, arch: str, db_info_json: str, token
     so the structure key needs no scan of the result; None: it is scanned."""
     head, decide, call, post, added = _sections(server, arch, db_info_json, token)
     first = line_starting(text, "%pre")
-    if first < 0:
-        post_at = line_starting(text, "%post")
-        at = post_at if post_at >= 0 else len(text)
+    placeholder = text.find(DECIDE_PLACEHOLDER)
+    tail = text[placeholder + len(DECIDE_PLACEHOLDER):].rstrip("\n") if placeholder >= first >= 0 else ""
+    if tail and DECIDE_PLACEHOLDER not in tail and DECIDE_PLACEHOLDER not in head:
+        # The stock case in one join: head before the first %pre, the decision's call in its placeholder.
+        text = "".join([text[:first], head, text[first:placeholder], call, tail, "\n\n", post])
+        structure = _known_structure(headers, added)
     else:
-        at = first
-    text = text[:at] + head + text[at:]
-    in_place = text.count(DECIDE_PLACEHOLDER) == 1
-    if in_place:
-        text = text.replace(DECIDE_PLACEHOLDER, call)
-    else:  # a site replaced do-partition: the decision still runs, after every %pre of the graph
-        post_at = line_starting(text, "%post")
-        at = post_at if post_at >= 0 else len(text)
-        text = text[:at] + decide + "\n" + text[at:]
-    text = text.rstrip("\n") + "\n\n" + post
-    structure = _known_structure(headers, added) if first >= 0 and in_place else None
-    key = hashlib.sha256("\0".join([ks_version, *(structure or section_headers(text))]).encode()).hexdigest()
+        text, structure = _assemble(text, first, head, decide, call, post), None
+    key = (ks_version, *(structure or section_headers(text)))
     if key not in _validated:
         try:
             validate.check(text, ks_version)
@@ -78,6 +70,21 @@ def add_partitioning(text: str, server: str, arch: str, db_info_json: str, token
                 _validated.clear()
             _validated.add(key)
     return text
+
+
+def _assemble(text: str, first: int, head: str, decide: str, call: str, post: str) -> str:
+    """The general case of ``add_partitioning``: no %pre, or the placeholder is not there exactly once."""
+    if first < 0:
+        post_at = line_starting(text, "%post")
+        first = post_at if post_at >= 0 else len(text)
+    text = text[:first] + head + text[first:]
+    if text.count(DECIDE_PLACEHOLDER) == 1:
+        text = text.replace(DECIDE_PLACEHOLDER, call)
+    else:  # a site replaced do-partition: the decision still runs, after every %pre of the graph
+        post_at = line_starting(text, "%post")
+        at = post_at if post_at >= 0 else len(text)
+        text = text[:at] + decide + "\n" + text[at:]
+    return text.rstrip("\n") + "\n\n" + post
 
 
 def line_starting(text: str, word: str) -> int:

@@ -94,12 +94,16 @@ def test_known_structure_is_the_scanned_one():
         text, headers = comp.kickstart_with_headers(root, values)
         assert headers is not None
         for token in (None, "t0k"):
-            added = partition_kickstart._sections("http://10.1.1.1:8080", "x86_64", DB, token)[4]
+            head, decide, call, post, added = partition_kickstart._sections("http://10.1.1.1:8080", "x86_64", DB,
+                                                                            token)
             out = partition_kickstart.add_partitioning(text, "http://10.1.1.1:8080", "x86_64", DB, token, "RHEL9",
                                                        headers)
             assert out == partition_kickstart.add_partitioning(text, "http://10.1.1.1:8080", "x86_64", DB, token,
                                                                "RHEL9")
             assert partition_kickstart._known_structure(headers, added) == partition_kickstart.section_headers(out)
+            # the one-join assembly is the general one
+            first = partition_kickstart.line_starting(text, "%pre")
+            assert out == partition_kickstart._assemble(text, first, head, decide, call, post)
 
 
 def test_placeholder_in_a_header_line_falls_back_to_the_scan():

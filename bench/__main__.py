@@ -32,7 +32,7 @@ TARGETS = {
     "downloads_vs_ks": "kickstart p99 <= 50 ms, 0 failures, with 32 + 8 (25 MB/s) downloads",
     "slow_clients": "storm p99 <= 1 s and >= 0.8 of its throughput with 200 trickling connections",
     "ks_vs_nginx": ">= 0.5 of nginx serving the same bytes",
-    "cli_process": "rocks list host / rocks add host as processes <= 120 ms wall",
+    "cli_process": "rocks list host (one, and all N) / rocks add host as processes <= 120 ms wall",
     "storm_scale_out": "the storm through nginx and through HAProxy over two instances of one worker: 0 failed",
 }
 

@@ -53,27 +53,43 @@ def add_hosts_from_file(cluster: Cluster, path: str | Path) -> int:
         return bulk.add_hosts(session, rows)
 
 
-def list_hosts(cluster: Cluster, names: list[str]) -> list[HostRow]:
-    """Hosts by name (an unknown one is an error), or all in rack/rank order.  One Core select with its
-    joins, no ORM object per host: 10,000 hosts are ~10x faster (what 'rocks list host' waits for)."""
-    query = (select(Host.name, Membership.name, Appliance.name, Host.cpus, Host.rack, Host.rank, Host.arch,
-                    Host.os, Host.run_action, Host.install_action, Host.comment)
-             .join(Membership, Host.membership_id == Membership.id)
+LISTED = (Host.name, Membership.name, Host.cpus, Host.rack, Host.rank, Host.arch, Host.os, Host.run_action,
+          Host.install_action)  # the columns of 'rocks list host'
+
+
+def _host_rows(cluster: Cluster, names: list[str], columns: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    """``columns`` (Host.name first) of hosts by name (an unknown one is an error), or of all in rack/rank
+    order.  One Core select on the session's connection: no ORM object or row processing per host."""
+    query = (select(*columns).join(Membership, Host.membership_id == Membership.id)
              .join(Appliance, Membership.appliance_id == Appliance.id))
     with cluster.db.session() as session:
+        connection = session.connection()
         if not names:
-            rows = session.execute(query.order_by(Host.rack, Host.rank, Host.name)).all()
-            return [HostRow(*row[:-1], row[-1] or "") for row in rows]
+            return list(map(tuple, connection.execute(query.order_by(Host.rack, Host.rank, Host.name)).all()))
         wanted = [name.lower() for name in names]
-        found: dict[str, Any] = {}
+        found: dict[str, tuple[Any, ...]] = {}
         unique = sorted(set(wanted))
         for start in range(0, len(unique), 500):  # bounded IN lists (SQLite caps bound parameters)
             chunk = query.where(Host.name.in_(unique[start:start + 500]))
-            found.update((row[0], row) for row in session.execute(chunk))
+            found.update((row[0], tuple(row)) for row in connection.execute(chunk))
     for name, key in zip(names, wanted):
         if key not in found:
             raise HostNotFound(f"unknown host {name!r}")
-    return [HostRow(*found[key][:-1], found[key][-1] or "") for key in wanted]
+    return [found[key] for key in wanted]
+
+
+def host_table(cluster: Cluster, names: list[str]) -> list[tuple[Any, ...]]:
+    """What 'rocks list host' prints, one plain tuple per host in the order of ``LISTED``: the fast path
+    for listing 10,000 hosts (no dataclass per host)."""
+    return _host_rows(cluster, names, LISTED)
+
+
+def list_hosts(cluster: Cluster, names: list[str]) -> list[HostRow]:
+    """Hosts by name (an unknown one is an error), or all in rack/rank order."""
+    rows = _host_rows(cluster, names, (Host.name, Membership.name, Appliance.name, Host.cpus, Host.rack,
+                                       Host.rank, Host.arch, Host.os, Host.run_action, Host.install_action,
+                                       Host.comment))
+    return [HostRow(*row[:-1], row[-1] or "") for row in rows]
 
 
 def set_hosts_field(cluster: Cluster, names: list[str], field: str, value: str) -> None:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import select
+
+from ksserver.db.models import Host, Interface, Subnet
 from ksserver.errors import InvalidArgument
 from ksserver.inventory import hosts, interfaces, validate
 from ksserver.services import Cluster
@@ -71,8 +75,19 @@ def set_interface_field(cluster: Cluster, host_name: str, device: str, field: st
     files.apply(cluster.settings.tftp_dir)
 
 
-def list_interfaces(cluster: Cluster, host_names: list[str]) -> list[InterfaceRow]:
+def interface_table(cluster: Cluster, host_names: list[str]) -> list[tuple[Any, ...]]:
+    """The interfaces of hosts (all hosts when none is named; an unknown one is an error) in rack/rank/name/
+    device order, one plain tuple each in the order of ``InterfaceRow``'s fields.  One Core select with its
+    joins: listing 10,000 hosts' interfaces was one lazy load per interface (~3 s)."""
+    query = (select(Host.name, Subnet.name, Interface.device, Interface.mac, Interface.ip, Subnet.netmask,
+                    Interface.module, Interface.name, Interface.vlan)
+             .join(Host, Interface.host_id == Host.id).outerjoin(Subnet, Interface.subnet_id == Subnet.id)
+             .order_by(Host.rack, Host.rank, Host.name, Interface.device))
     with cluster.db.session() as session:
-        return [InterfaceRow(i.host.name, i.subnet.name if i.subnet else None, i.device, i.mac, i.ip,
-                             i.subnet.netmask if i.subnet else None, i.module, i.name, i.vlan)
-                for i in interfaces.list_interfaces(session, hosts.get_hosts(session, host_names))]
+        if host_names:
+            query = query.where(Interface.host_id.in_([h.id for h in hosts.get_hosts(session, host_names)]))
+        return list(map(tuple, session.connection().execute(query).all()))
+
+
+def list_interfaces(cluster: Cluster, host_names: list[str]) -> list[InterfaceRow]:
+    return [InterfaceRow(*row) for row in interface_table(cluster, host_names)]

@@ -46,10 +46,9 @@ def add_host(ctx: Context, call: Call) -> None:
 
 @command("list", "host", summary="List hosts.", args="[HOST...]", output=True)
 def list_host(ctx: Context, call: Call) -> None:
-    rows = [(h.name, h.membership, h.cpus, h.rack, h.rank, h.arch, h.os, h.run_action, h.install_action)
-            for h in hosts.list_hosts(ctx.cluster, call.args)]
     emit(ctx.out, call["output-format"],
-         ["HOST", "MEMBERSHIP", "CPUS", "RACK", "RANK", "ARCH", "OS", "RUNACTION", "INSTALLACTION"], rows)
+         ["HOST", "MEMBERSHIP", "CPUS", "RACK", "RANK", "ARCH", "OS", "RUNACTION", "INSTALLACTION"],
+         hosts.host_table(ctx.cluster, call.args))
 
 
 @command("remove", "host", summary="Remove hosts with their interfaces, attributes, partitions and VM rows.",

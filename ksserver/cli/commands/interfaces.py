@@ -29,10 +29,9 @@ def add_host_interface(ctx: Context, call: Call) -> None:
 
 @command("list", "host", "interface", summary="List the interfaces of hosts.", args="[HOST...]", output=True)
 def list_host_interface(ctx: Context, call: Call) -> None:
-    rows = [(i.host, i.subnet, i.device, i.mac, i.ip, i.netmask, i.module, i.name, i.vlan)
-            for i in interfaces.list_interfaces(ctx.cluster, call.args)]
     emit(ctx.out, call["output-format"],
-         ["HOST", "SUBNET", "IFACE", "MAC", "IP", "NETMASK", "MODULE", "NAME", "VLAN"], rows)
+         ["HOST", "SUBNET", "IFACE", "MAC", "IP", "NETMASK", "MODULE", "NAME", "VLAN"],
+         interfaces.interface_table(ctx.cluster, call.args))
 
 
 @command("remove", "host", "interface", summary="Remove an interface from a host (and the PXE files named "

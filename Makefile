@@ -29,10 +29,12 @@ deps:
 		$$SUDO apt-get update -q && $$SUDO apt-get install -y -q --no-install-recommends $$missing; \
 	fi
 
+# editable_mode=compat: the checkout as a plain path in a .pth, not setuptools' import hook (~10 ms of
+# imports in every rocks process)
 $(STAMP): pyproject.toml | deps
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[test]'
+	$(VENV)/bin/pip install -q -e '.[test]' --config-settings editable_mode=compat
 	touch $(STAMP)
 
 venv: deps $(STAMP)

@@ -11,11 +11,12 @@ it and must start in a few milliseconds): the database and the commands load ins
 from __future__ import annotations
 
 import sys
-import traceback
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, TextIO
+TYPE_CHECKING = False  # typing itself costs a rocks process ~5 ms of imports
 
 if TYPE_CHECKING:
+    from typing import Any, TextIO
+
     from ksserver.cli.context import Context
     from ksserver.config import Settings
     from ksserver.services import Cluster, HypervisorFactory
@@ -73,11 +74,15 @@ def run(argv: Sequence[str], settings: Settings | None = None, out: TextIO | Non
         return 0
     except RocksError as exc:
         if debug:
+            import traceback  # only here: its imports (linecache, tokenize) cost every rocks process
+
             traceback.print_exc(file=err)
         err.write(f"error: {exc}\n")
         return exc.exit_code
     except Exception as exc:
         if debug:
+            import traceback
+
             traceback.print_exc(file=err)
         else:
             err.write(f"error: internal error: {type(exc).__name__}: {exc} (run with --debug for details)\n")

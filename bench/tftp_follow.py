@@ -65,8 +65,8 @@ def run(n: int) -> list[dict]:
             row = {"pass": name, "n": n, "seconds": round(time.perf_counter() - t, 3), "files": done,
                    "statements": statements[0]}
             rows.append(row)
-            print(f"{name:<28} N={n:<6} seconds={row['seconds']:<8} files={done:<6} statements={statements[0]}",
-                  flush=True)
+            print(f"{name:<28} N={n:<6} seconds={row['seconds']:<8} files={done:<6} "
+                  f"statements={statements[0]}", flush=True)
 
         measure("first_sync")
         measure("shared_nothing_to_write", "set", "attr", "bench_tftp_marker", "1")

@@ -61,14 +61,15 @@ def _chunks(query: Select[Any], column: Any, ids: list[int] | None) -> Iterator[
         yield query.where(column.in_(ids[start:start + CHUNK]))
 
 
-def load(session: Session, host_ids: Collection[int] | None = None, attr: str | None = None) -> dict[int, HostBoot]:
+def load(session: Session, host_ids: Collection[int] | None = None,
+         attr: str | None = None) -> dict[int, HostBoot]:
     """Host id -> boot data of every host with a boot state (``host_ids`` None), or of the existing hosts
     among ``host_ids`` (with or without one).  ``attr``: also resolve that attribute for each host."""
     ids = None if host_ids is None else sorted(set(host_ids))
     if ids == []:
         return {}
     hosts_q = select(Host.id, Host.name, Host.os, Host.run_action, Host.install_action,
-                     Membership.appliance_id, Boot.action).join(Membership, Host.membership_id == Membership.id)
+                     Membership.appliance_id, Boot.action).join(Membership)
     hosts_q = hosts_q.join(Boot, Boot.host_id == Host.id) if ids is None else \
         hosts_q.outerjoin(Boot, Boot.host_id == Host.id)
     found: dict[int, HostBoot] = {}
@@ -109,9 +110,10 @@ def load(session: Session, host_ids: Collection[int] | None = None, attr: str | 
 
     installing = {hid for hid in booted if found[hid].state == "install"}
     if installing:
-        tokens_q = select(InstallToken.id, InstallToken.host_id, InstallToken.expires_at, InstallToken.token_hash
-                          ).where(InstallToken.revoked.is_(False)).order_by(InstallToken.id)
-        for query in _chunks(tokens_q, InstallToken.host_id, None if scope is None else sorted(installing)):
+        token = InstallToken
+        tokens_q = (select(token.id, token.host_id, token.expires_at, token.token_hash)
+                    .where(token.revoked.is_(False)).order_by(token.id))
+        for query in _chunks(tokens_q, token.host_id, None if scope is None else sorted(installing)):
             for row in session.execute(query):
                 if row.host_id in installing:  # ascending ids: the newest one stays
                     found[row.host_id].token = TokenRow(row.id, row.host_id, row.expires_at, row.token_hash)

@@ -8,9 +8,10 @@ import logging
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, update
 
 from ksserver.config import load_settings
+from ksserver.db.models import Host
 from ksserver.db.session import Database
 from ksserver.services.bootfiles import KEY_NAME, token_key
 from ksserver.services.tftpsync import TftpFollower
@@ -128,7 +129,7 @@ def _varied(cluster, step) -> None:  # type: ignore[no-untyped-def]
         ["set", "host", "boot", "compute-0-0", "compute-0-2", "compute-0-3", "compute-0-4", "compute-0-5",
          "vm-container-0-0", "action=install"],
         ["set", "host", "boot", "compute-0-1", "frontend", "action=os"],
-        ["set", "host", "boot", "compute-0-2", "action=install"],           # a second token, the first revoked
+        ["set", "host", "boot", "compute-0-2", "action=install"],  # a second token, the first revoked
         ["sync", "host", "boot"],                                          # the VM's answers, with a token
     ]
     for argv in commands:
@@ -168,7 +169,11 @@ def test_a_pass_costs_the_same_statements_for_few_hosts_or_many(cluster, setting
     """Shared passes and host-scoped passes read their hosts in one batch of queries, not per host."""
     follower, tftp_b = second
     statements = [0]
-    event.listen(follower.db.engine, "before_cursor_execute", lambda *_: statements.__setitem__(0, statements[0] + 1))
+
+    def count(*_args: object) -> None:
+        statements[0] += 1
+
+    event.listen(follower.db.engine, "before_cursor_execute", count)
 
     def cost(*argv: str) -> int:
         assert cluster(*argv).code == 0
@@ -188,3 +193,22 @@ def test_a_pass_costs_the_same_statements_for_few_hosts_or_many(cluster, setting
     assert cost("set", "attr", "unrelated_attribute", "2") == shared_few
     assert cost("set", "host", "boot", *many, "action=install") == scoped_few
     assert answers(tftp_b) == answers(settings.tftp_dir)
+
+
+def test_a_host_naming_a_missing_boot_action_keeps_its_files_and_the_others_follow(cluster, settings, second,
+                                                                                  caplog):
+    follower, tftp_b = second
+    assert cluster("set", "host", "boot", "compute-0-0", "compute-0-1", "action=os").code == 0
+    follower.step()
+    before = answers(tftp_b)
+    with follower.db.session(write=True) as session:  # the CLI refuses this; a hand-edited database may not
+        session.execute(update(Host).where(Host.name == "compute-0-1").values(run_action="gone"))
+    assert cluster("set", "host", "boot", "compute-0-0", "action=install").code == 0
+    assert cluster("set", "attr", "unrelated_attribute", "1").code == 0  # a shared pass over every host
+    with caplog.at_level(logging.ERROR, logger="ksserver.tftpsync"):
+        follower.step()
+    assert "compute-0-1" in caplog.text and "'gone'" in caplog.text
+    after = answers(tftp_b)
+    assert {k: v for k, v in after.items() if "compute-0-1" in v} == \
+        {k: v for k, v in before.items() if "compute-0-1" in v}
+    assert any("compute-0-0" in v and "token=" in v for v in after.values())

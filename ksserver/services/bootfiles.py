@@ -27,11 +27,21 @@ from ksserver.pxe import BootEntry
 KEY_NAME = "install-token-key"
 
 
+URL_ATTR = "Kickstart_PrivateKickstartHost"
+
+
 def server_url(settings: Settings, session: Session, host: Host) -> str:
     """Where this host's installer reaches us: the setting, else its Kickstart_PrivateKickstartHost."""
     if settings.install_server_url:
+        return url_of(settings, None)
+    return url_of(settings, attributes.resolved_value(session, host, URL_ATTR))
+
+
+def url_of(settings: Settings, private_host: str | None) -> str:
+    """``server_url`` from the host's resolved ``URL_ATTR`` (unused when the setting is there)."""
+    if settings.install_server_url:
         return settings.install_server_url.rstrip("/")
-    return "http://" + (attributes.resolved_value(session, host, "Kickstart_PrivateKickstartHost") or "127.0.0.1")
+    return "http://" + (private_host or "127.0.0.1")
 
 
 def token_key(settings: Settings, create: bool = False) -> bytes | None:

@@ -26,14 +26,14 @@ from sqlalchemy.orm import Session
 from ksserver.bootanswers import answer_paths, is_disk_boot, render_answers
 from ksserver.config import Settings
 from ksserver.db import changes
-from ksserver.db.models import Boot, Change, Host, InstallToken
+from ksserver.db.models import Change
 from ksserver.db.session import Database
 from ksserver.errors import RocksError
-from ksserver.inventory import boot
+from ksserver.inventory import bootrows
 from ksserver.inventory.lifecycle import derived_token
 from ksserver.inventory.requester import hash_token
 from ksserver.pxe import atomic_write
-from ksserver.services.bootfiles import KEY_NAME, server_url, token_key
+from ksserver.services.bootfiles import KEY_NAME, URL_ATTR, token_key, url_of
 
 log = logging.getLogger("ksserver.tftpsync")
 # The per-host answers bootanswers writes; nothing else in the tree (kernels, pxelinux.cfg/default) is ours.
@@ -42,7 +42,11 @@ _ANSWER = re.compile(rf"^(?:pxelinux\.cfg/[0-9A-F]{{8}}|ipxe/{_MAC}\.ipxe|grub\.
 
 
 class TftpFollower:
-    """Catches one TFTP tree up with the change log, one ``step`` at a time (tests call it directly)."""
+    """Catches one TFTP tree up with the change log, one ``step`` at a time (tests call it directly).
+
+    Every pass reads the boot data of the hosts it covers (all hosts with a boot state after a shared
+    change, else the hosts the new change rows name) in one batch of set-based queries (``bootrows``),
+    renders their answers in memory, and writes only the files whose text differs."""
 
     def __init__(self, settings: Settings, db: Database):
         self.settings, self.db = settings, db
@@ -65,15 +69,12 @@ class TftpFollower:
             else:
                 # Partition reports (negative ids) change no boot answer.
                 reload, _ = changes.partitioning_only(h for _, h in rows)
-                done = sum(self._sync_host(session, host_id, key) for host_id in reload)
+                done = self._sync_hosts(session, set(reload), key) if reload else 0
             self.seq = max([top] + [s for s, _ in rows])
             return done
 
     def _sync_all(self, session: Session, key: bytes | None) -> int:
-        ids = session.scalars(select(Boot.host_id)).all()
-        done = sum(self._sync_host(session, host_id, key) for host_id in ids)
-        for host_id in set(self._paths) - set(ids):
-            done += self._sync_host(session, host_id, key)
+        done = self._sync_hosts(session, None, key)
         # Answers of hosts this process never wrote (removed while it was down): only the answer names.
         kept = set().union(*self._paths.values()) if self._paths else set()
         tftp = self.settings.tftp_dir
@@ -84,14 +85,25 @@ class TftpFollower:
                     done += 1
         return done
 
-    def _sync_host(self, session: Session, host_id: int, key: bytes | None) -> int:
-        host = session.get(Host, host_id)
-        texts = self._answers(session, host, key) if host is not None else {}
+    def _sync_hosts(self, session: Session, host_ids: set[int] | None, key: bytes | None) -> int:
+        """Bring the answers of ``host_ids`` (None: every host) in line with the database."""
+        attr = None if self.settings.install_server_url else URL_ATTR
+        data = bootrows.load(session, host_ids, attr=attr)
+        # None also covers the hosts this process wrote that lost their boot state or are gone.
+        wanted = set(data) | set(self._paths) if host_ids is None else host_ids
         done = 0
-        if texts is None:  # cannot be known here: keep whatever is there
-            entry = boot.current_entry(session, host) if host is not None else None
-            self._paths[host_id] = set(answer_paths(self.settings.tftp_dir, entry)) if entry else set()
-            return 0
+        for host_id in wanted:
+            hb = data.get(host_id)
+            texts = self._answers(hb, key) if hb is not None else {}
+            if texts is None:  # cannot be known here: keep whatever is there
+                if hb is not None and hb.entry is not None:
+                    self._paths[host_id] = set(answer_paths(self.settings.tftp_dir, hb.entry))
+                continue
+            done += self._write(host_id, texts)
+        return done
+
+    def _write(self, host_id: int, texts: dict[Path, str]) -> int:
+        done = 0
         for path in self._paths.get(host_id, set()) - set(texts):
             path.unlink(missing_ok=True)
             done += 1
@@ -109,28 +121,27 @@ class TftpFollower:
             self._paths.pop(host_id, None)
         return done
 
-    def _answers(self, session: Session, host: Host, key: bytes | None) -> dict[Path, str] | None:
-        entry = boot.current_entry(session, host)
-        if entry is None:
+    def _answers(self, hb: bootrows.HostBoot, key: bytes | None) -> dict[Path, str] | None:
+        if hb.state is None:
             return {}
+        if hb.entry is None:
+            self._complain(hb.name, f"boot files of {hb.name} not written: its boot action "
+                                    f"{hb.missing_action!r} does not exist")
+            return None
         token = None
-        if not is_disk_boot(entry) and boot.boot_state(session, host) == "install":
-            row = session.scalar(select(InstallToken).where(InstallToken.host_id == host.id,
-                                                            InstallToken.revoked.is_(False))
-                                 .order_by(InstallToken.id.desc()).limit(1))
-            if row is not None:
-                token = derived_token(key, row) if key is not None else None
-                if token is None or hash_token(token) != row.token_hash:
-                    self._complain(host.name, f"the install token of {host.name} was not made with this "
-                                              f"instance's {self.settings.root / KEY_NAME}: its boot files "
-                                              f"are left as they are (copy the key from the instance that "
-                                              f"issued it)")
-                    return None
+        if not is_disk_boot(hb.entry) and hb.state == "install" and hb.token is not None:
+            row = hb.token
+            token = derived_token(key, row) if key is not None else None  # type: ignore[arg-type]
+            if token is None or hash_token(token) != row.token_hash:
+                self._complain(hb.name, f"the install token of {hb.name} was not made with this "
+                                        f"instance's {self.settings.root / KEY_NAME}: its boot files "
+                                        f"are left as they are (copy the key from the instance that "
+                                        f"issued it)")
+                return None
         try:
-            url = server_url(self.settings, session, host)
-            return render_answers(self.settings.tftp_dir, entry, url, token)
+            return render_answers(self.settings.tftp_dir, hb.entry, url_of(self.settings, hb.attr), token)
         except RocksError as exc:
-            self._complain(host.name, f"boot files of {host.name} not written: {exc}")
+            self._complain(hb.name, f"boot files of {hb.name} not written: {exc}")
             return None
 
     def _complain(self, what: str, message: str) -> None:

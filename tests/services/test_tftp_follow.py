@@ -8,8 +8,10 @@ import logging
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event, update
 
 from ksserver.config import load_settings
+from ksserver.db.models import Host
 from ksserver.db.session import Database
 from ksserver.services.bootfiles import KEY_NAME, token_key
 from ksserver.services.tftpsync import TftpFollower
@@ -100,3 +102,113 @@ def test_the_token_key_is_private_and_made_once(cluster, settings):
     assert cluster("set", "host", "boot", "compute-0-1", "action=install").code == 0
     assert path.read_text() == key and token_key(settings) == bytes.fromhex(key)
     assert not [p.name for p in settings.root.iterdir() if p.name.startswith(f".{KEY_NAME}")]  # no scratch left
+
+
+def _varied(cluster, step) -> None:  # type: ignore[no-untyped-def]
+    """Hosts of every kind the answers distinguish; ``step`` runs after each command (a host-scoped pass)."""
+    commands = [
+        ["add", "network", "storage", "subnet=10.9.0.0", "netmask=255.255.0.0"],
+        ["set", "host", "attr", "compute-0-0", "Kickstart_PrivateKickstartHost", "10.1.1.9"],
+        ["set", "appliance", "attr", "compute", "Kickstart_PrivateKickstartHost", "10.1.1.8"],
+        ["set", "os", "attr", "linux", "Kickstart_PrivateKickstartHost", "10.1.1.7"],
+        # several interfaces: bond0 (storage) sorts first, eth0 (private) is the install interface
+        ["add", "host", "compute-0-2", "mac=52:54:00:00:01:02"],
+        ["add", "host", "interface", "compute-0-2", "bond0", "mac=52:54:00:00:01:22", "ip=10.9.0.2",
+         "subnet=storage"],
+        # no private interface: the first with an address is the install interface
+        ["add", "host", "compute-0-3", "mac=52:54:00:00:01:03"],
+        ["remove", "host", "interface", "compute-0-3", "eth0"],
+        ["add", "host", "interface", "compute-0-3", "ib0", "mac=52:54:00:00:01:33", "ip=10.9.0.3",
+         "subnet=storage"],
+        ["add", "host", "compute-0-4", "ip=10.1.200.4"],                   # no MAC: pxelinux only
+        ["add", "host", "compute-0-5", "mac=52:54:00:00:01:05"],
+        ["set", "host", "installaction", "compute-0-5", "install headless"],  # per-host overrides
+        ["set", "host", "runaction", "compute-0-1", "memtest"],
+        ["add", "host", "vm", "vm-container-0-0", "membership=Compute",
+         "disk=file:/var/lib/vm-0.img,vda,virtio"],  # install, no token yet
+        ["set", "host", "boot", "compute-0-0", "compute-0-2", "compute-0-3", "compute-0-4", "compute-0-5",
+         "vm-container-0-0", "action=install"],
+        ["set", "host", "boot", "compute-0-1", "frontend", "action=os"],
+        ["set", "host", "boot", "compute-0-2", "action=install"],  # a second token, the first revoked
+        ["sync", "host", "boot"],                                          # the VM's answers, with a token
+    ]
+    for argv in commands:
+        result = cluster(*argv)
+        assert result.code == 0, (argv, result)
+        step()
+
+
+def test_the_followers_tree_equals_the_tree_bootfiles_writes(cluster, settings, second, tmp_path):
+    follower, tftp_b = second
+    follower.step()
+    _varied(cluster, follower.step)
+    theirs = answers(settings.tftp_dir)
+    assert answers(tftp_b) == theirs  # followed change by change (host-scoped passes)
+    assert sum("token=" in text for text in theirs.values()) >= 6     # every install answer has one
+    assert any("10.1.1.9" in text for text in theirs.values())
+    assert any("10.1.1.8" in text for text in theirs.values())
+    assert any("10.1.1.7" in text for text in theirs.values())
+    assert "pxelinux.cfg/0A01C804" in theirs and "compute-0-4" not in "".join(theirs.values())
+    # A fresh follower syncs every host in one shared pass: the same tree.
+    root = tmp_path / "instance-c"
+    root.mkdir()
+    (root / KEY_NAME).write_text((follower.settings.root / KEY_NAME).read_text())
+    other = load_settings(environ={}, root=root, database_url=settings.database_url)
+    db = Database.from_url(other.effective_database_url)
+    try:
+        assert TftpFollower(other, db).step() == len(theirs)
+    finally:
+        db.engine.dispose()
+    assert answers(other.tftp_dir) == theirs
+    # A shared change that changes no answer writes nothing.
+    assert cluster("set", "attr", "unrelated_attribute", "1").code == 0
+    assert follower.step() == 0
+
+
+def test_a_pass_costs_the_same_statements_for_few_hosts_or_many(cluster, settings, second):
+    """Shared passes and host-scoped passes read their hosts in one batch of queries, not per host."""
+    follower, tftp_b = second
+    statements = [0]
+
+    def count(*_args: object) -> None:
+        statements[0] += 1
+
+    event.listen(follower.db.engine, "before_cursor_execute", count)
+
+    def cost(*argv: str) -> int:
+        assert cluster(*argv).code == 0
+        statements[0] = 0
+        follower.step()
+        return statements[0]
+
+    follower.step()
+    few = ["compute-0-0", "compute-0-1"]
+    assert cluster("set", "host", "boot", *few, "action=install").code == 0
+    shared_few = cost("set", "attr", "unrelated_attribute", "1")
+    scoped_few = cost("set", "host", "boot", *few, "action=install")
+    many = [f"compute-1-{i}" for i in range(12)]
+    for i, name in enumerate(many):
+        assert cluster("add", "host", name, f"mac=52:54:00:00:03:{i:02x}").code == 0
+    assert cluster("set", "host", "boot", *many, "action=install").code == 0
+    assert cost("set", "attr", "unrelated_attribute", "2") == shared_few
+    assert cost("set", "host", "boot", *many, "action=install") == scoped_few
+    assert answers(tftp_b) == answers(settings.tftp_dir)
+
+
+def test_a_host_naming_a_missing_boot_action_keeps_its_files_and_the_others_follow(cluster, settings, second,
+                                                                                  caplog):
+    follower, tftp_b = second
+    assert cluster("set", "host", "boot", "compute-0-0", "compute-0-1", "action=os").code == 0
+    follower.step()
+    before = answers(tftp_b)
+    with follower.db.session(write=True) as session:  # the CLI refuses this; a hand-edited database may not
+        session.execute(update(Host).where(Host.name == "compute-0-1").values(run_action="gone"))
+    assert cluster("set", "host", "boot", "compute-0-0", "action=install").code == 0
+    assert cluster("set", "attr", "unrelated_attribute", "1").code == 0  # a shared pass over every host
+    with caplog.at_level(logging.ERROR, logger="ksserver.tftpsync"):
+        follower.step()
+    assert "compute-0-1" in caplog.text and "'gone'" in caplog.text
+    after = answers(tftp_b)
+    assert {k: v for k, v in after.items() if "compute-0-1" in v} == \
+        {k: v for k, v in before.items() if "compute-0-1" in v}
+    assert any("compute-0-0" in v and "token=" in v for v in after.values())

@@ -16,7 +16,7 @@ import ipaddress
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -215,11 +215,12 @@ class _Hosts:
 
 class InventorySnapshot:
     def __init__(self, db: Database, check_interval: float = 0.0, cache_size: int = VIEW_CACHE_SIZE,
-                 warm: bool = False):
+                 warm: bool = False, on_warm: Callable[[list[HostView]], None] | None = None):
         self.db = db
         # A server's snapshot refills its cache in the background after a load or a shared change (``warm``),
         # so a storm's first requests find their host in memory instead of reading it (six statements).
         self.warm = warm
+        self.on_warm = on_warm  # then called with the views read, in the warming thread (compile their graphs)
         self._warm_wanted = False
         self._warming = threading.Lock()
         self.check_interval = check_interval
@@ -279,6 +280,12 @@ class InventorySnapshot:
             raw.invalidate()
             raise
 
+    def close(self) -> None:
+        """Close this thread's connection (others close with their threads)."""
+        raw, self._local.raw = getattr(self._local, "raw", None), None
+        if raw is not None:
+            raw.close()
+
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
         """Rows of a read-only statement (``?`` parameters) on this thread's connection: for readers on
         the kickstart path that must not pay for an ORM session."""
@@ -295,7 +302,7 @@ class InventorySnapshot:
 
     def sync(self, force: bool = False) -> None:
         if self._warm_wanted:  # asked for by an earlier sync: started now, so a cold start's first answer
-            self._start_warming()  # does not share the interpreter with it
+            self.start_warming()   # does not share the interpreter with it
         now = time.monotonic()
         if not force and now - self._checked < self.check_interval:
             return
@@ -380,7 +387,9 @@ class InventorySnapshot:
 
     # -- warming the cache ------------------------------------------------------------------------
 
-    def _start_warming(self) -> None:
+    def start_warming(self) -> None:
+        """Refill the host cache in a background thread (``preload``), once per load or shared change: the
+        server calls this when its worker is ready, and ``sync`` after a shared change."""
         self._warm_wanted = False
         if self._warming.acquire(blocking=False):
             threading.Thread(target=self._warm_in_thread, name="ksserver-snapshot-warm", daemon=True).start()
@@ -390,12 +399,12 @@ class InventorySnapshot:
     def _warm_in_thread(self) -> None:
         try:
             self.preload()
+            if self.on_warm is not None:
+                self.on_warm(self.cached_views())
         except Exception:  # a cache that stays cold is slower, not wrong
             log.exception("warming the host cache failed")
         finally:
-            raw, self._local.raw = getattr(self._local, "raw", None), None
-            if raw is not None:
-                raw.close()
+            self.close()
             self._warming.release()
 
     def preload(self) -> int:

@@ -25,8 +25,13 @@ class Services:
         from ksserver.services.rolls import cluster_sources
 
         self.kickstarts = KickstartService(settings, lambda: cluster_sources(self.cluster), db)
-        self.snapshot = InventorySnapshot(db, warm=True)
+        self.snapshot = InventorySnapshot(db, warm=True, on_warm=self._warm_groups)
         self.installer = InstallerRuntime(db, self.snapshot, self.kickstarts, settings)
+
+    def _warm_groups(self, views: list) -> None:
+        from ksserver.services.installer import warm_groups
+
+        warm_groups(self.installer, views)
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> Flask:

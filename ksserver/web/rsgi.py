@@ -200,6 +200,20 @@ class InstallerServer:
         # they mostly wait for a shared commit, and an admin's console cannot starve them, nor they it.
         self.installer_pool = ThreadPoolExecutor(INSTALLER_THREADS_PER_THREAD * max(1, settings.threads),
                                                  thread_name_prefix="ksserver-installer")
+        self._warm_up()
+
+    def _warm_up(self) -> None:
+        """Read the inventory and compile the served graph before the first connection, then fill the host
+        cache in the background: every worker, not only the one that happens to get the first installer, is
+        ready when a storm begins (a worker's first kickstart otherwise paid the graph's load, ~0.3 s)."""
+        services = self.services
+        try:
+            services.snapshot.sync()
+            services.kickstarts.compiler(services.snapshot.generation)
+        except Exception as exc:  # the first request reports it as it always did; serving goes on
+            log.warning("worker warm-up: %s", exc)
+            return
+        services.snapshot.start_warming()
 
     async def __rsgi__(self, scope: Any, proto: Any) -> None:
         if scope.proto != "http":
@@ -221,6 +235,7 @@ class InstallerServer:
     def __rsgi_del__(self, loop: Any) -> None:
         self.pool.shutdown(wait=False)
         self.installer_pool.shutdown(wait=False)
+        self.services.snapshot.close()
         self.services.db.dispose()
 
     def _send_file(self, scope: Any, proto: Any, rel: str) -> None:

@@ -122,11 +122,13 @@ class SharedAttrs:
         connection = session.connection()  # Core rows: no ORM object per attribute
         self._global = dict(connection.execute(select(GlobalAttribute.attr, GlobalAttribute.value)).all())
         self._os: dict[str, dict[str, str]] = {}
-        for os_name, attr, value in connection.execute(select(OsAttribute.os, OsAttribute.attr, OsAttribute.value)):
+        os_rows = connection.execute(select(OsAttribute.os, OsAttribute.attr, OsAttribute.value))
+        for os_name, attr, value in os_rows:
             self._os.setdefault(os_name, {})[attr] = value
         self._appliance: dict[int, dict[str, str]] = {}
-        for app_id, attr, value in connection.execute(select(ApplianceAttribute.appliance_id,
-                                                             ApplianceAttribute.attr, ApplianceAttribute.value)):
+        app_rows = connection.execute(select(ApplianceAttribute.appliance_id, ApplianceAttribute.attr,
+                                             ApplianceAttribute.value))
+        for app_id, attr, value in app_rows:
             self._appliance.setdefault(app_id, {})[attr] = value
         self._merged: dict[tuple[str, int], dict[str, tuple[str, str]]] = {}
 

@@ -114,6 +114,37 @@ def host_own_attrs(session: Session, host: Host) -> dict[str, str]:
     return {a: v for a, v in rows}
 
 
+class SharedAttrs:
+    """global < os < appliance for many hosts: each layer read once (three selects, whatever the hosts), the
+    merge of each (os, appliance) pair made once.  Values are (value, source) pairs."""
+
+    def __init__(self, session: Session):
+        connection = session.connection()  # Core rows: no ORM object per attribute
+        self._global = dict(connection.execute(select(GlobalAttribute.attr, GlobalAttribute.value)).all())
+        self._os: dict[str, dict[str, str]] = {}
+        os_rows = connection.execute(select(OsAttribute.os, OsAttribute.attr, OsAttribute.value))
+        for os_name, attr, value in os_rows:
+            self._os.setdefault(os_name, {})[attr] = value
+        self._appliance: dict[int, dict[str, str]] = {}
+        app_rows = connection.execute(select(ApplianceAttribute.appliance_id, ApplianceAttribute.attr,
+                                             ApplianceAttribute.value))
+        for app_id, attr, value in app_rows:
+            self._appliance.setdefault(app_id, {})[attr] = value
+        self._merged: dict[tuple[str, int], dict[str, tuple[str, str]]] = {}
+
+    def of(self, os_name: str, appliance_id: int) -> dict[str, tuple[str, str]]:
+        """The shared part of a host's attributes (the caller copies it before adding the host's own)."""
+        key = (os_name, appliance_id)
+        merged = self._merged.get(key)
+        if merged is None:
+            merged = {}
+            for source, values in (("global", self._global), ("os", self._os.get(os_name, {})),
+                                   ("appliance", self._appliance.get(appliance_id, {}))):
+                merged.update((attr, (value, source)) for attr, value in values.items())
+            self._merged[key] = merged
+        return merged
+
+
 def resolve_host_attrs(session: Session, host: Host, intrinsic: dict[str, str] | None = None
                        ) -> dict[str, ResolvedAttr]:
     """global < os < appliance < host; intrinsic values (hostname, rack, ...) win over all."""

@@ -95,17 +95,38 @@ def _list_attrs(cluster: Cluster, scope: str, targets: list[str]) -> list[AttrRo
                 for k, v in sorted(attributes.appliance_attrs(session, a).items())]
 
 
+class _Secret(dict):
+    """attr -> whether a listing masks it, decided once per attribute name."""
+
+    def __missing__(self, attr: str) -> bool:
+        secret = self[attr] = is_secret_attr(attr)
+        return secret
+
+
+def host_attr_table(cluster: Cluster, names: list[str], only: str | None = None, reveal: bool = False
+                    ) -> list[tuple[str, str, str, str]]:
+    """What 'rocks list host attr' prints: (host, attr, value, source) of the hosts by name (an unknown one is
+    an error), or of all in rack/rank order, each host's attributes by name, secret values masked unless
+    ``reveal``.  A few set-based selects whatever the hosts (630,000 rows at 10,000 hosts)."""
+    with cluster.db.session() as session:
+        resolved = list(context.resolved_attrs_of_hosts(session, names))
+    secret = _Secret()
+    rows: list[tuple[str, str, str, str]] = []
+    for view, merged in resolved:
+        name = view.name
+        items = sorted(merged.items()) if only is None else [(only, merged[only])] if only in merged else []
+        if reveal:
+            rows += [(name, attr, value, source) for attr, (value, source) in items]
+        else:
+            rows += [(name, attr, MASK if secret[attr] else value, source) for attr, (value, source) in items]
+    return rows
+
+
 def host_attrs(cluster: Cluster, names: list[str], only: str | None = None, reveal: bool = False
                ) -> list[AttrRow]:
     """The resolved attributes of hosts, each with where its value comes from (secrets masked unless
     ``reveal``)."""
-    rows = []
-    with cluster.db.session() as session:
-        for host in hosts.get_hosts(session, names):
-            for item in sorted(context.resolved_attrs(session, host).values(), key=lambda r: r.attr):
-                if only in (None, item.attr):
-                    rows.append(AttrRow(host.name, item.attr, item.value, item.source).masked(reveal))
-    return rows
+    return [AttrRow(*row) for row in host_attr_table(cluster, names, only, reveal)]
 
 
 def set_root_password(cluster: Cluster, req: PasswordRequest) -> None:

@@ -75,9 +75,8 @@ _scope_commands("host", "HOST", True)
          args="[HOST...]", params={"attr": Param("show only this attribute"), "secrets": _SECRETS}, output=True,
          details="SOURCE is global, os, appliance, host or intrinsic (from the host's own record).")
 def list_host_attr(ctx: Context, call: Call) -> None:
-    rows = [(r.target, r.attr, r.value, r.source)
-            for r in attrs.host_attrs(ctx.cluster, call.args, call["attr"], reveal=call["secrets"])]
-    emit(ctx.out, call["output-format"], ["HOST", "ATTR", "VALUE", "SOURCE"], rows)
+    emit(ctx.out, call["output-format"], ["HOST", "ATTR", "VALUE", "SOURCE"],
+         attrs.host_attr_table(ctx.cluster, call.args, call["attr"], reveal=call["secrets"]))
 
 
 @command("report", "host", "attr", summary="Print a host's resolved attributes as key:value lines.",

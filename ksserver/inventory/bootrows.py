@@ -134,9 +134,9 @@ def _resolve(session: Session, attr: str, found: dict[int, HostBoot],
     by_os = dict(session.execute(select(OsAttribute.os, OsAttribute.value)
                                  .where(OsAttribute.attr == attr)).all())
     glob = session.scalar(select(GlobalAttribute.value).where(GlobalAttribute.attr == attr))
-    for hid in found:
+    for hid, hb in found.items():
         appliance_id, os_ = appliance[hid]
         for value in (own.get(hid), by_appliance.get(appliance_id), by_os.get(os_), glob):
             if value is not None:
-                found[hid].attr = value
+                hb.attr = value
                 break

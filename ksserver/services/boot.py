@@ -78,7 +78,8 @@ def _set_states(session: Session, host_ids: list[int], action: str) -> None:
     """``boot.set_boot`` for many hosts: their Boot rows read per chunk, changed in one flush."""
     rows: dict[int, Boot] = {}
     for chunk in _chunks(sorted(host_ids)):
-        rows.update((row.host_id, row) for row in session.scalars(select(Boot).where(Boot.host_id.in_(chunk))))
+        rows.update((row.host_id, row)
+                    for row in session.scalars(select(Boot).where(Boot.host_id.in_(chunk))))
     for hid in host_ids:
         if hid in rows:
             rows[hid].action = action

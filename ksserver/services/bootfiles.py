@@ -215,8 +215,8 @@ def _revoke_tokens(session: Session, host_ids: list[int]) -> None:
             InstallToken.host_id.in_(chunk), InstallToken.revoked.is_(False)))))
         if holders:  # only these hosts changed: the change log names them, not "everything"
             with changes.host_scoped(session, holders):
-                session.execute(update(InstallToken).where(InstallToken.host_id.in_(holders),
-                                                           InstallToken.revoked.is_(False)).values(revoked=True))
+                session.execute(update(InstallToken).values(revoked=True).where(
+                    InstallToken.host_id.in_(holders), InstallToken.revoked.is_(False)))
 
 
 def _issue_tokens(session: Session, host_ids: list[int], ttl: float, key: bytes) -> dict[int, str]:
@@ -227,9 +227,10 @@ def _issue_tokens(session: Session, host_ids: list[int], ttl: float, key: bytes)
     with changes.host_scoped(session, host_ids):
         # Bulk statements (the unit of work would insert row by row on SQLite to learn each id).
         for chunk in _chunks(host_ids):
-            inserted = session.execute(insert(InstallToken).returning(InstallToken.id, InstallToken.host_id), [
-                {"host_id": hid, "token_hash": hash_token(secrets.token_urlsafe(24)), "expires_at": now + ttl}
-                for hid in chunk]).all()
+            placeholders = [{"host_id": hid, "token_hash": hash_token(secrets.token_urlsafe(24)),
+                             "expires_at": now + ttl} for hid in chunk]
+            inserted = session.execute(insert(InstallToken).returning(InstallToken.id, InstallToken.host_id),
+                                       placeholders).all()
             hashes = []
             for token_id, hid in inserted:  # the id is part of the derived token
                 row = bootrows.TokenRow(token_id, hid, now + ttl, "")

@@ -227,7 +227,7 @@ def test_boot_action_edits_write_the_tree_the_follower_writes(cluster, settings,
         ["add", "bootaction", "install", "kernel=vmlinuz-2", "ramdisk=initrd-2.img", "args=ip=dhcp"],
         ["add", "bootaction", "install headless", "kernel=vmlinuz-h", "ramdisk=initrd-h.img", "args=text"],
         ["add", "bootaction", "memtest", "kernel=memtest86", "args=quiet"],  # compute-0-1's run action
-        ["add", "bootaction", "os", "kernel=localboot 0"],                    # the same again: no answer changes
+        ["add", "bootaction", "os", "kernel=localboot 0"],  # the same again: no answer changes
         ["set", "host", "boot", "compute-0-0", "compute-0-4", "COMPUTE-0-5", "compute-0-0", "action=install"],
         ["set", "host", "boot", "compute-0-2", "compute-0-3", "frontend", "action=os"],
         ["set", "host", "boot", "compute-0-2", "action=install"],

@@ -80,6 +80,8 @@ def load(session: Session, host_ids: Collection[int] | None = None,
             found[hid] = HostBoot(hid, name, state)
             appliance[hid] = (appliance_id, os_)
             actions[hid] = install_action if state == "install" else run_action
+    if attr is not None and found:  # every host found: one about to get a boot state needs its URL too
+        _resolve(session, attr, found, appliance, None if ids is None else sorted(found))
     booted = [hid for hid, hb in found.items() if hb.state is not None]
     if not booted:
         return found
@@ -117,12 +119,10 @@ def load(session: Session, host_ids: Collection[int] | None = None,
             for row in session.execute(query):
                 if row.host_id in installing:  # ascending ids: the newest one stays
                     found[row.host_id].token = TokenRow(row.id, row.host_id, row.expires_at, row.token_hash)
-    if attr is not None:
-        _resolve(session, attr, found, booted, appliance, scope)
     return found
 
 
-def _resolve(session: Session, attr: str, found: dict[int, HostBoot], booted: list[int],
+def _resolve(session: Session, attr: str, found: dict[int, HostBoot],
              appliance: dict[int, tuple[int, str]], scope: list[int] | None) -> None:
     """``attributes.resolved_value`` for many hosts: each layer read once."""
     own: dict[int, str] = {}
@@ -134,9 +134,9 @@ def _resolve(session: Session, attr: str, found: dict[int, HostBoot], booted: li
     by_os = dict(session.execute(select(OsAttribute.os, OsAttribute.value)
                                  .where(OsAttribute.attr == attr)).all())
     glob = session.scalar(select(GlobalAttribute.value).where(GlobalAttribute.attr == attr))
-    for hid in booted:
+    for hid, hb in found.items():
         appliance_id, os_ = appliance[hid]
         for value in (own.get(hid), by_appliance.get(appliance_id), by_os.get(os_), glob):
             if value is not None:
-                found[hid].attr = value
+                hb.attr = value
                 break

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import event, update
+from sqlalchemy.engine import Engine
 
 from ksserver.config import load_settings
 from ksserver.db.models import Host
@@ -212,3 +213,83 @@ def test_a_host_naming_a_missing_boot_action_keeps_its_files_and_the_others_foll
     assert {k: v for k, v in after.items() if "compute-0-1" in v} == \
         {k: v for k, v in before.items() if "compute-0-1" in v}
     assert any("compute-0-0" in v and "token=" in v for v in after.values())
+
+
+# -- The instance where a boot-action edit is made writes its own tree in one batch (BootFileChanges) -------
+
+def test_boot_action_edits_write_the_tree_the_follower_writes(cluster, settings, second):
+    """``add bootaction`` / ``set host boot`` / ``sync host boot`` on A batch their hosts (``track_ids``); the
+    follower, which derives everything from the database, must still find A's tree byte for byte."""
+    follower, tftp_b = second
+    follower.step()
+    _varied(cluster, follower.step)
+    edits = [
+        ["add", "bootaction", "install", "kernel=vmlinuz-2", "ramdisk=initrd-2.img", "args=ip=dhcp"],
+        ["add", "bootaction", "install headless", "kernel=vmlinuz-h", "ramdisk=initrd-h.img", "args=text"],
+        ["add", "bootaction", "memtest", "kernel=memtest86", "args=quiet"],  # compute-0-1's run action
+        ["add", "bootaction", "os", "kernel=localboot 0"],  # the same again: no answer changes
+        ["set", "host", "boot", "compute-0-0", "compute-0-4", "COMPUTE-0-5", "compute-0-0", "action=install"],
+        ["set", "host", "boot", "compute-0-2", "compute-0-3", "frontend", "action=os"],
+        ["set", "host", "boot", "compute-0-2", "action=install"],
+        ["sync", "host", "boot"],
+        ["set", "host", "boot", "vm-container-0-0", "compute-0-4", "action=os"],
+    ]
+    for argv in edits:
+        result = cluster(*argv)
+        assert result.code == 0, (argv, result)
+        follower.step()
+        assert answers(tftp_b) == answers(settings.tftp_dir), argv
+    theirs = answers(settings.tftp_dir)
+    assert any("vmlinuz-h" in text and "token=" in text for text in theirs.values())  # compute-0-5
+    assert any("memtest86" in text for text in theirs.values())
+    # An edit that changes no answer leaves every file as it is (not even replaced by the same text).
+    inodes = {name: (settings.tftp_dir / name).stat().st_ino for name in theirs}
+    assert cluster("add", "bootaction", "install headless", "kernel=vmlinuz-h", "ramdisk=initrd-h.img",
+                   "args=text").code == 0
+    assert {name: (settings.tftp_dir / name).stat().st_ino for name in theirs} == inodes
+    assert answers(settings.tftp_dir) == theirs
+
+
+def test_set_host_boot_still_refuses_unknown_hosts_and_states(cluster, settings):
+    result = cluster("set", "host", "boot", "compute-0-0", "compute-9-9", "action=install")
+    assert result.code != 0 and "compute-9-9" in result.err
+    result = cluster("set", "host", "boot", "compute-0-0", "action=reboot")
+    assert result.code != 0 and "reboot" in result.err
+    assert not answers(settings.tftp_dir)  # nothing was written
+
+
+def test_a_boot_action_edit_costs_the_same_statements_for_few_hosts_or_many(cluster, settings, second):
+    """The instance where the edit is made reads and writes its hosts in batches, not one host at a time."""
+    follower, tftp_b = second
+    statements = [0]
+
+    def count(*_args: object) -> None:
+        statements[0] += 1
+
+    def cost(*argv: str) -> int:
+        statements[0] = 0
+        event.listen(Engine, "before_cursor_execute", count)  # the in-process CLI's own engine
+        try:
+            result = cluster(*argv)
+        finally:
+            event.remove(Engine, "before_cursor_execute", count)
+        assert result.code == 0, (argv, result)
+        return statements[0]
+
+    def costs(names: list[str], kernel: str) -> list[int]:
+        assert cluster("set", "host", "boot", *names, "action=os").code == 0  # all with a Boot row alike
+        return [cost("set", "host", "boot", *names, "action=os"),
+                cost("set", "host", "boot", *names[::2], "action=install"),  # tokens issued
+                cost("add", "bootaction", "install", f"kernel={kernel}"),   # tokens reissued
+                cost("add", "bootaction", "os", "kernel=localboot 0"),       # nothing changes
+                cost("sync", "host", "boot", *names),
+                cost("set", "host", "boot", *names, "action=os")]            # tokens revoked
+
+    few = ["compute-0-0", "compute-0-1"]
+    few_costs = costs(few, "vmlinuz-a")
+    many = [f"compute-1-{i}" for i in range(14)]  # fresh hosts, in the state the few started in
+    for i, name in enumerate(many):
+        assert cluster("add", "host", name, f"mac=52:54:00:00:03:{i:02x}").code == 0
+    assert costs(many, "vmlinuz-b") == few_costs
+    follower.step()
+    assert answers(tftp_b) == answers(settings.tftp_dir)

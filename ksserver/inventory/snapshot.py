@@ -301,8 +301,6 @@ class InventorySnapshot:
         return self._query("SELECT max(seq) FROM changes")[0][0] or 0
 
     def sync(self, force: bool = False) -> None:
-        if self._warm_wanted:  # asked for by an earlier sync: started now, so a cold start's first answer
-            self.start_warming()   # does not share the interpreter with it
         now = time.monotonic()
         if not force and now - self._checked < self.check_interval:
             return
@@ -388,8 +386,11 @@ class InventorySnapshot:
     # -- warming the cache ------------------------------------------------------------------------
 
     def start_warming(self) -> None:
-        """Refill the host cache in a background thread (``preload``), once per load or shared change: the
-        server calls this when its worker is ready, and ``sync`` after a shared change."""
+        """Refill the host cache in a background thread (``preload``) if a load or a shared change asked for
+        it; otherwise nothing.  The server calls this after answering a kickstart (so the warming never holds
+        up an answer it could delay) and once a new worker has been idle a moment."""
+        if not self._warm_wanted:
+            return
         self._warm_wanted = False
         if self._warming.acquire(blocking=False):
             threading.Thread(target=self._warm_in_thread, name="ksserver-snapshot-warm", daemon=True).start()

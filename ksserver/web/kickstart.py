@@ -70,6 +70,7 @@ def kickstart_response(services: Any, environ: dict[str, Any]) -> tuple[int, lis
                     client_of(environ, services.settings.trusted_proxies), exc)
         status, text = exc.status, f"{exc}\n"
     body = text.encode()
+    services.snapshot.start_warming()  # after a load or a shared change, once this answer is made
     return status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))], body
 
 

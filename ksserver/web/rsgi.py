@@ -25,6 +25,7 @@ import email.utils
 import io
 import logging
 import sys
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -37,6 +38,7 @@ from ksserver.web.partitions import REPORT_PATH, report_response
 
 INSTALL_PREFIX = "/install/"
 log = logging.getLogger("ksserver.web")
+WARM_AFTER = 1.0  # seconds an idle new worker waits before filling its host cache
 INSTALLER_THREADS_PER_THREAD = 4  # the installer pool's size, in units of the ``threads`` setting
 
 
@@ -203,9 +205,11 @@ class InstallerServer:
         self._warm_up()
 
     def _warm_up(self) -> None:
-        """Read the inventory and compile the served graph before the first connection, then fill the host
-        cache in the background: every worker, not only the one that happens to get the first installer, is
-        ready when a storm begins (a worker's first kickstart otherwise paid the graph's load, ~0.3 s)."""
+        """Read the inventory and compile the served graph before the first connection; the host cache is
+        filled in the background after this worker's first answer, or once it has been idle WARM_AFTER
+        seconds: every worker, not only the one that happens to get the first installer, is ready when a
+        storm begins (a worker's first kickstart otherwise paid the graph's load, ~0.3 s), and a cold
+        start's first answer does not share the interpreter with the warming."""
         services = self.services
         try:
             services.snapshot.sync()
@@ -213,7 +217,9 @@ class InstallerServer:
         except Exception as exc:  # the first request reports it as it always did; serving goes on
             log.warning("worker warm-up: %s", exc)
             return
-        services.snapshot.start_warming()
+        timer = threading.Timer(WARM_AFTER, services.snapshot.start_warming)
+        timer.daemon = True
+        timer.start()
 
     async def __rsgi__(self, scope: Any, proto: Any) -> None:
         if scope.proto != "http":

@@ -97,20 +97,26 @@ def test_a_change_during_the_preload_keeps_nothing(cluster, settings, monkeypatc
         db.dispose()
 
 
-def test_a_server_snapshot_warms_after_its_first_answer_and_after_a_shared_change(cluster, settings):
+def test_a_server_snapshot_warms_when_asked_after_a_load_or_a_shared_change(cluster, settings):
     db = Database.from_url(settings.effective_database_url)
     try:
         with db.session() as session:
             count = len(hosts.list_hosts(session))
         snap = InventorySnapshot(db, warm=True)
-        snap.sync()  # the first load: warming waits for the next request
-        assert not snap._views
+        snap.start_warming()  # nothing loaded yet: nothing asked for
+        assert not snap._warming.locked() and not snap._views
+        snap.sync()  # the first load asks for a warming; the server starts it after an answer
         snap.sync()
-        _wait_for(lambda: len(snap._views) == count)
-        assert cluster("set", "attr", "site_tag", "g1").code == 0
-        snap.sync()  # a shared change drops every view ...
         assert not snap._views
-        snap.sync()  # ... and the next request starts warming again
+        snap.start_warming()
+        _wait_for(lambda: len(snap._views) == count)
+        assert cluster("set", "host", "attr", "compute-0-0", "rack_power", "x").code == 0
+        snap.sync()  # a host change drops that host only, and asks for nothing
+        assert len(snap._views) == count - 1 and not snap._warm_wanted
+        assert cluster("set", "attr", "site_tag", "g1").code == 0
+        snap.sync()  # a shared change drops every view and asks again
+        assert not snap._views and snap._warm_wanted
+        snap.start_warming()
         _wait_for(lambda: len(snap._views) == count)
         view = snap.host(snap.by_name["compute-0-0"])
         assert snap.attrs(view)["site_tag"] == "g1"

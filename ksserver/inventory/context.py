@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from ksserver.db.models import Appliance, Distribution, Host, HostAttribute, Interface, Membership, Subnet
 from ksserver.errors import HostNotFound
 from ksserver.inventory.attributes import ResolvedAttr, SharedAttrs, resolve_host_attrs
-from ksserver.inventory.snapshot import HostView, IfaceView, view_of
+from ksserver.inventory.snapshot import HostView, IfaceView, view_of, views_of_rows
 
 # HostView's fields in its order, as the server's snapshot reads them (snapshot._HOST_SQL)
 _VIEW_COLUMNS = (Host.id, Host.name, Membership.name, Appliance.name, Appliance.node, Appliance.graph,
@@ -72,20 +72,7 @@ def host_views(session: Session, names: Sequence[str]) -> list[HostView]:
         for chunk in _chunks(ids):
             iface_rows += connection.execute(ifaces_query.where(Interface.host_id.in_(chunk))).all()
             attr_rows += connection.execute(attrs_query.where(HostAttribute.host_id.in_(chunk))).all()
-    ifaces: dict[int, list[IfaceView]] = {}
-    for host_id, device, ip, mac, subnet, netmask, provisioning in iface_rows:
-        ifaces.setdefault(host_id, []).append(IfaceView(device, ip, mac, subnet, netmask, bool(provisioning)))
-    for several in (found_ifaces for found_ifaces in ifaces.values() if len(found_ifaces) > 1):
-        several.sort(key=lambda i: i.device)  # as view_of orders them: the private interface depends on it
-    own: dict[int, dict[str, str]] = {}
-    for host_id, attr, value in attr_rows:
-        own.setdefault(host_id, {})[attr] = value
-    views: dict[int, HostView] = {}
-    for row in rows:
-        if row[0] not in views:
-            view = views[row[0]] = HostView(*row)
-            view.interfaces = ifaces.get(view.id, [])
-            view.own = own.get(view.id, {})
+    views = views_of_rows(rows, iface_rows, attr_rows)
     return [views[row[0]] for row in rows]
 
 

@@ -16,7 +16,7 @@ import ipaddress
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -96,6 +96,30 @@ class HostView:
             values.update(hostaddr=iface.ip or "", ksmac=iface.mac or "", ksdevice=iface.device,
                           netmask=iface.netmask or "")
         return values
+
+
+def views_of_rows(rows: Iterable[tuple], iface_rows: Iterable[tuple],
+                  attr_rows: Iterable[tuple]) -> dict[int, HostView]:
+    """Host views, by id in the order of ``rows``, from host rows (``_HOST_SQL``'s columns), interface rows
+    (host id first, then ``IfaceView``'s fields, in any order) and own-attribute rows (host id, attr, value):
+    what every bulk reader of hosts assembles."""
+    ifaces: dict[int, list[IfaceView]] = {}
+    for hid, dev, ip, mac, sname, mask, prov in iface_rows:
+        ifaces.setdefault(hid, []).append(IfaceView(dev, ip, mac, sname, mask, bool(prov)))
+    # Sorted here (sorting 100,000 rows costs SQLite more than Python sorting the few hosts with two), as
+    # view_of and _IFACES_SQL order them: the private interface depends on it.
+    for several in (found for found in ifaces.values() if len(found) > 1):
+        several.sort(key=lambda i: i.device)
+    own: dict[int, dict[str, str]] = {}
+    for hid, attr, value in attr_rows:
+        own.setdefault(hid, {})[attr] = value
+    views: dict[int, HostView] = {}
+    for row in rows:
+        if row[0] not in views:
+            view = views[row[0]] = HostView(*row)
+            view.interfaces = ifaces.get(view.id, [])
+            view.own = own.get(view.id, {})
+    return views
 
 
 def view_of(host: m.Host) -> HostView:
@@ -419,24 +443,16 @@ class InventorySnapshot:
         if not rows:
             return 0
         last = rows[-1][0]
-        ifaces: dict[int, list[IfaceView]] = {}
-        for hid, dev, ip, mac, sname, mask, prov in self._query(
-                _IFACES_SQL.replace("SELECT ", "SELECT i.host_id, ", 1).replace("i.host_id = ?", "i.host_id <= ?")
-                .replace(" ORDER BY i.device", " ORDER BY i.host_id, i.device"), (last,)):
-            ifaces.setdefault(hid, []).append(IfaceView(dev, ip, mac, sname, mask, bool(prov)))
-        own: dict[int, dict[str, str]] = {}
-        for hid, attr, value in self._query(_ATTRS_SQL.replace("SELECT ", "SELECT host_id, ", 1)
-                                            .replace("host_id = ?", "host_id <= ?"), (last,)):
-            own.setdefault(hid, {})[attr] = value
+        views = list(views_of_rows(
+            rows,
+            self._query(_IFACES_SQL.replace("SELECT ", "SELECT i.host_id, ", 1)
+                        .replace("i.host_id = ?", "i.host_id <= ?").replace(" ORDER BY i.device", ""), (last,)),
+            self._query(_ATTRS_SQL.replace("SELECT ", "SELECT host_id, ", 1).replace("host_id = ?", "host_id <= ?"),
+                        (last,))).values())
         layouts = partition_reports.db_info_up_to(self._query, last)
         empty = partition_reports.db_info_by_query(lambda sql, params: [], 0)
-        views = []
-        for row in rows:
-            view = HostView(*row)
-            view.interfaces = ifaces.get(view.id, [])
-            view.own = own.get(view.id, {})
+        for view in views:
             view.partitioning = layouts.get(view.id, empty)
-            views.append(view)
         with self._lock:
             if epoch != self._epoch:
                 return 0
@@ -463,23 +479,12 @@ class InventorySnapshot:
         """Every host's view, by name, read with three queries and not cached (``rocks-dist``)."""
         self.sync(force=True)
         rows = self._query(_HOST_SQL.replace(" WHERE h.id = ?", " ORDER BY h.name"))
-        ifaces: dict[int, list[IfaceView]] = {}
-        # Unsorted (sorting 100,000 rows costs SQLite more than Python sorting the few hosts with two).
-        for hid, dev, ip, mac, sname, mask, prov in self._query(
-                _IFACES_SQL.replace("SELECT ", "SELECT i.host_id, ", 1).replace(" WHERE i.host_id = ?", "")
-                .replace(" ORDER BY i.device", "")):
-            ifaces.setdefault(hid, []).append(IfaceView(dev, ip, mac, sname, mask, bool(prov)))
-        for several in (found for found in ifaces.values() if len(found) > 1):
-            several.sort(key=lambda i: i.device)
-        own: dict[int, dict[str, str]] = {}
-        for hid, attr, value in self._query(_ATTRS_SQL.replace("SELECT ", "SELECT host_id, ", 1)
-                                            .replace(" WHERE host_id = ?", "")):
-            own.setdefault(hid, {})[attr] = value
-        for row in rows:
-            view = HostView(*row)
-            view.interfaces = ifaces.get(view.id, [])
-            view.own = own.get(view.id, {})
-            yield view
+        yield from views_of_rows(
+            rows,
+            self._query(_IFACES_SQL.replace("SELECT ", "SELECT i.host_id, ", 1).replace(" WHERE i.host_id = ?", "")
+                        .replace(" ORDER BY i.device", "")),
+            self._query(_ATTRS_SQL.replace("SELECT ", "SELECT host_id, ", 1).replace(" WHERE host_id = ?", ""))
+        ).values()
 
     def _forget_lookups(self) -> None:
         for lookup in self._lookups:

@@ -61,20 +61,35 @@ def kickstart(rt: InstallerRuntime, req: InstallerRequest, arch: str | None = No
             hosts.record_install_report(session, hosts.get_host(session, host.name), arch, cpus)
         rt.snapshot.sync(force=True)
         host = rt.snapshot.hosts[host.id]
-    attrs = rt.snapshot.attrs(host)
-    text, headers = rt.kickstarts.render_with_headers(host.appliance, host.root, attrs, host.name,
-                                                      env=req.headers_env, generation=rt.snapshot.generation)
-    if host.partitioning is None:  # read once per host view: partition writes replace the view
-        _fill_partitioning(rt, host)
-    db_info_json, has_plan = host.partitioning  # type: ignore[misc]
-    stale_plan = record and req.preview is None and has_plan
-    if stale_plan:  # this install starts: the last install's plan is history (rare, so a write only then)
+    attrs, text, headers = _rendered(rt, host, req.headers_env)
+    if host.partitioning[1] and record and req.preview is None:  # type: ignore[index]
+        # This install starts: the last install's plan is history (rare, so a write only then).
         with rt.db.session(write=True) as session:
             partition_reports.clear_plan(session, host.id)
+    return _with_sections(rt, host, attrs, text, headers, server_url,
+                          req.token if req.preview is None else None)
+
+
+def _rendered(rt: InstallerRuntime, host: HostView,
+              env: dict[str, str] | None) -> tuple[dict[str, str], str, list[str] | None]:
+    """(attributes, kickstart, its section headers if known) of ``host``, its recorded layout read once per
+    view (partition writes replace the view)."""
+    attrs = rt.snapshot.attrs(host)
+    text, headers = rt.kickstarts.render_with_headers(host.appliance, host.root, attrs, host.name, env=env,
+                                                      generation=rt.snapshot.generation)
+    if host.partitioning is None:
+        _fill_partitioning(rt, host)
+    return attrs, text, headers
+
+
+def _with_sections(rt: InstallerRuntime, host: HostView, attrs: dict[str, str], text: str,
+                   headers: list[str] | None, server_url: str, token: str | None) -> str:
+    """``text`` with the installer plugin's sections for ``host`` (``server_url`` default: the frontend's
+    private name)."""
     server = server_url or partition_kickstart.server_url("http", None,
                                                           attrs.get("Kickstart_PrivateKickstartHost", ""))
     return partition_kickstart.add_partitioning(
-        text, server, host.arch or "x86_64", db_info_json, req.token if req.preview is None else None,
+        text, server, host.arch or "x86_64", host.partitioning[0], token,  # type: ignore[index]
         attrs.get("ks_version") or rt.kickstarts.settings.ks_version, headers)
 
 
@@ -93,14 +108,7 @@ def warm_groups(rt: InstallerRuntime, views: list[HostView]) -> int:
     done = 0
     for host in firsts.values():
         try:
-            attrs = rt.snapshot.attrs(host)
-            text, headers = rt.kickstarts.render_with_headers(host.appliance, host.root, attrs, host.name,
-                                                              generation=rt.snapshot.generation)
-            db_info_json = (host.partitioning or partition_reports.db_info_by_query(rt.snapshot.query, host.id))[0]
-            server = partition_kickstart.server_url("http", None, attrs.get("Kickstart_PrivateKickstartHost", ""))
-            partition_kickstart.add_partitioning(text, server, host.arch or "x86_64", db_info_json, None,
-                                                 attrs.get("ks_version") or rt.kickstarts.settings.ks_version,
-                                                 headers)
+            _with_sections(rt, host, *_rendered(rt, host, None), "", None)
             done += 1
         except Exception as exc:  # noqa: BLE001  (the group's first request reports it)
             log.debug("warming %s's template: %s", host.name, exc)

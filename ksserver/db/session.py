@@ -35,7 +35,11 @@ def secure_sqlite_file(url: str) -> None:
     path = Path(url[len("sqlite:///"):])
     if not path.parent.exists():
         path.parent.mkdir(mode=0o700, parents=True)
-    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    # Only a file that does not exist yet is opened here: closing any descriptor of an existing database
+    # drops every POSIX lock this process holds on it, SQLite's included, and another process's last
+    # connection then checkpoints and deletes the WAL under this one's feet (a malformed database).
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600))
     for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         if name.exists() and name.stat().st_mode & 0o077:
             os.chmod(name, 0o600)

@@ -9,8 +9,9 @@ database (``sync``): into a staging folder, every file checked against its SHA-2
 against its digest), renamed into place, then ``<arch>`` pointed at it by one symlink rename, as dist.py
 does.  The OS tree is not in the database: each instance links its own ``install/os/<arch>``.
 
-``sync`` runs in the ``ksserver serve`` follower process (``follow``) and when the kickstart compiler
-meets a generation it lacks (``ksserver.kickstarts``).  A blocking flock (``.publish.lock``) orders the
+``sync`` runs in the ``ksserver serve`` follower process (``follow``), when the kickstart compiler
+meets a generation it lacks (``ksserver.kickstarts``) and when a file under rocks-dist/ is missing
+(``catch_up``, from the file views).  A blocking flock (``.publish.lock``) orders the
 processes of one instance; dist.py takes it around its own link swap and commit.
 """
 
@@ -218,6 +219,22 @@ def sync(settings: Settings, db: Database, want: str | None = None) -> list[str]
     if written:
         log.info("wrote from the database: %s", ", ".join(written))
     return written
+
+
+def may_be_published(rel: str) -> bool:
+    """Whether ``/install/<rel>`` (decoded, without the prefix) names a file of a published tree."""
+    return rel.startswith("rocks-dist/")
+
+
+def catch_up(settings: Settings, db: Database) -> bool:
+    """``sync`` for a request that found no file under rocks-dist/: the follower writes a publication within
+    about a second, but an installer whose kickstart came from another instance fetches its bundle now.
+    True if something was written.  A refused publication is logged and the request stays a 404."""
+    try:
+        return bool(sync(settings, db))
+    except (RocksError, SQLAlchemyError, OSError) as exc:
+        log.error("published trees not written for a missing file: %s", exc)
+        return False
 
 
 def _blobs(session: Session, pub: Published, part: str) -> list[tuple[str, int, bytes]]:

@@ -12,6 +12,8 @@ import stat
 
 from flask import Blueprint, Response, current_app, send_file
 
+from ksserver import published
+
 bp = Blueprint("files", __name__)
 INSTALLER_DOTFILES = frozenset({".treeinfo", ".discinfo"})
 
@@ -81,7 +83,10 @@ def _proc_fd() -> bool:
 
 @bp.get("/install/<path:path>")
 def install_tree(path: str) -> Response:
-    real = resolve_install_path(current_app.extensions["ksserver"].settings.dist_dir, path)
+    services = current_app.extensions["ksserver"]
+    real = resolve_install_path(services.settings.dist_dir, path)
+    if real is None and published.may_be_published(path) and published.catch_up(services.settings, services.db):
+        real = resolve_install_path(services.settings.dist_dir, path)  # published elsewhere a moment ago
     if real is None:
         return _not_found()
     return send_file(real, conditional=True, etag=True)

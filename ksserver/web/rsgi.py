@@ -8,8 +8,9 @@ connection (header reads and timeouts included), so Python sees a request only o
   same ``kickstart_response`` the WSGI endpoint uses;
 - files under ``/install/`` are checked in Python (``resolve_install_file``: the same confinement rule
   as the Flask view; the answer kept a second by ``install_cache``) and sent from memory (small files)
-  or by granian from Rust (``response_file``): no Python thread is held for the transfer.  granian's
-  own static serving (2.8.9) was measured and not used: it ignores Range (dnf resumes with it), sends no
+  or by granian from Rust (``response_file``): no Python thread is held for the transfer.  A miss under
+  rocks-dist/ first writes what the database has published and this instance lacks (another instance
+  may have published it a moment ago).  granian's own static serving (2.8.9) was measured and not used: it ignores Range (dnf resumes with it), sends no
   ETag or Content-Length, serves dotfiles (lock files, staging trees) and answers 404 itself for paths
   Flask owns under /install/;
 - everything else goes to the Flask app in a thread pool, its body read lazily from the connection, so a
@@ -30,6 +31,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from ksserver import published
 from ksserver.config import Settings
 from ksserver.web.install_cache import InstallFile, InstallFileCache
 from ksserver.web.kickstart import PATHS as KICKSTART_PATHS
@@ -202,6 +204,8 @@ class InstallerServer:
         # they mostly wait for a shared commit, and an admin's console cannot starve them, nor they it.
         self.installer_pool = ThreadPoolExecutor(INSTALLER_THREADS_PER_THREAD * max(1, settings.threads),
                                                  thread_name_prefix="ksserver-installer")
+        self._look_lock = asyncio.Lock()  # one look at the published trees at a time (a miss under rocks-dist/)
+        self._looks_started = 0
         self._warm_up()
 
     def _warm_up(self) -> None:
@@ -230,7 +234,11 @@ class InstallerServer:
                 status, headers, body = kickstart_response(self.services, kickstart_environ(scope))
                 proto.response_bytes(status, headers, b"" if method == "HEAD" else body)
             else:
-                self._send_file(scope, proto, path[len(INSTALL_PREFIX):])
+                rel = path[len(INSTALL_PREFIX):]
+                entry = self.files.lookup(rel)
+                if entry is None and published.may_be_published(rel):
+                    entry = await self._lookup_after_catching_up(rel)
+                self._send_file(scope, proto, entry)
             return
         if method == "POST" and path == REPORT_PATH:  # one per host in a reinstall: no Flask on the way
             await self._in_thread(scope, proto, self.installer_pool, self._call_report)
@@ -244,8 +252,20 @@ class InstallerServer:
         self.services.snapshot.close()
         self.services.db.dispose()
 
-    def _send_file(self, scope: Any, proto: Any, rel: str) -> None:
-        entry = self.files.lookup(rel)
+    async def _lookup_after_catching_up(self, rel: str) -> InstallFile | None:
+        """The file, once this instance has written what the database has published and it lacks
+        (``published.catch_up``, on the installers' pool).  Misses that arrive while a look runs share
+        the next one, not the running one, which may have begun before the publication they need; so a
+        flood of misses costs one look at a time per worker."""
+        asked_at = self._looks_started
+        async with self._look_lock:
+            if self._looks_started == asked_at:  # no look began since this request arrived: start one
+                self._looks_started += 1
+                await asyncio.get_running_loop().run_in_executor(
+                    self.installer_pool, published.catch_up, self.settings, self.services.db)
+        return self.files.lookup(rel)
+
+    def _send_file(self, scope: Any, proto: Any, entry: InstallFile | None) -> None:
         if entry is None:
             proto.response_bytes(404, _NOT_FOUND_HEADERS, _NOT_FOUND)
             return

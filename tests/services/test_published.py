@@ -220,3 +220,34 @@ def test_the_serve_follower_writes_a_build_published_elsewhere(svc, a, b):
         stop.set()
         follower.join()
     assert b.tree() == a.tree()
+
+
+def test_a_file_published_elsewhere_is_served_at_the_first_request(svc, a, b):
+    """An installer whose kickstart came from A may fetch its bundle from B before B's follower has looked
+    (about a second): B writes the publication on that miss instead of answering 404."""
+    dist.build(svc)
+    app = create_app(b.settings, b.db)
+    with app.test_client().get(f"/install/{BUNDLE}") as response:
+        assert response.status_code == 200 and response.get_data() == a.file(BUNDLE)
+    assert b.tree() == a.tree()
+    with app.test_client().get("/install/rocks-dist/x86_64/no-such-file") as response:
+        assert response.status_code == 404
+
+
+def test_a_miss_never_serves_a_corrupted_publication(svc, a, b):
+    dist.build(svc)
+    _corrupt(svc.db, BUNDLE_NAME)
+    with create_app(b.settings, b.db).test_client().get(f"/install/{BUNDLE}") as response:
+        assert response.status_code == 404
+    assert b.file(BUNDLE) is None
+
+
+def test_the_granian_front_serves_a_file_published_elsewhere_at_once(svc, a, b):
+    from tests.web.test_granian_front import _get
+    from tests.web.test_serve_http import running_server
+
+    with running_server(b.settings) as url:
+        dist.build(svc)  # A publishes while B runs
+        status, _, body = _get(url, f"/install/{BUNDLE}")
+        assert status == 200 and body == a.file(BUNDLE)
+        assert _get(url, "/install/rocks-dist/x86_64/no-such-file")[0] == 404

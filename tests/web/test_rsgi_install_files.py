@@ -134,3 +134,38 @@ def test_no_flask_view_under_install_is_shadowed_by_a_file(cluster, settings):
     with running_server(settings) as url:
         for path, method in views:
             assert b"PLANTED" not in _get(url, path, method=method)[2], (method, path)
+
+
+def test_misses_under_rocks_dist_share_their_looks_at_the_database(cluster, settings, monkeypatch):
+    """A flood of misses under rocks-dist/ costs one look at the published trees at a time: misses that
+    arrive while a look runs share the next one (which began after they arrived), never more."""
+    import asyncio
+    import threading
+    import time
+
+    from ksserver import published
+    from ksserver.web.rsgi import InstallerServer
+
+    looks, running, overlapped = [], [0], []
+
+    def look(settings, db):  # noqa: ANN001 - published.catch_up's signature
+        running[0] += 1
+        overlapped.append(running[0] > 1)
+        looks.append(threading.get_native_id())
+        time.sleep(0.05)
+        running[0] -= 1
+        return False
+
+    monkeypatch.setattr(published, "catch_up", look)
+    front = InstallerServer(settings)
+    try:
+        async def flood() -> list:
+            first = asyncio.ensure_future(front._lookup_after_catching_up("rocks-dist/x86_64/missing"))
+            await asyncio.sleep(0.01)  # the first look is running: these share the next one
+            rest = [front._lookup_after_catching_up(f"rocks-dist/x86_64/missing-{i}") for i in range(50)]
+            return await asyncio.gather(first, *rest)
+
+        assert asyncio.run(flood()) == [None] * 51
+        assert len(looks) == 2 and not any(overlapped)
+    finally:
+        front.__rsgi_del__(None)

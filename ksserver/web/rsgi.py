@@ -10,9 +10,9 @@ connection (header reads and timeouts included), so Python sees a request only o
   as the Flask view; the answer kept a second by ``install_cache``) and sent from memory (small files)
   or by granian from Rust (``response_file``): no Python thread is held for the transfer.  A miss under
   rocks-dist/ first writes what the database has published and this instance lacks (another instance
-  may have published it a moment ago).  granian's own static serving (2.8.9) was measured and not used: it ignores Range (dnf resumes with it), sends no
-  ETag or Content-Length, serves dotfiles (lock files, staging trees) and answers 404 itself for paths
-  Flask owns under /install/;
+  may have published it a moment ago).  granian's own static serving (2.8.9) was measured and not used:
+  it ignores Range (dnf resumes with it), sends no ETag or Content-Length, serves dotfiles (lock files,
+  staging trees) and answers 404 itself for paths Flask owns under /install/;
 - everything else goes to the Flask app in a thread pool, its body read lazily from the connection, so a
   stranger is still refused before the server reads a byte: installers' own views under /install/
   (partition and status reports, iPXE answers) on one pool, the console and the API on another, so

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
-
-from flask import Flask, redirect
+from typing import TYPE_CHECKING
 
 from ksserver.config import Settings, load_settings
-from ksserver.db.session import Database
+
+if TYPE_CHECKING:  # Flask and SQLAlchemy load in create_app: the install-tree listener imports this package
+    from flask import Flask
+
+    from ksserver.db.session import Database
 
 
 class Services:
@@ -35,6 +38,10 @@ class Services:
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> Flask:
+    from flask import Flask, redirect
+
+    from ksserver.db.session import Database
+
     settings = settings or load_settings()
     app = Flask("ksserver")
     logging.getLogger("ksserver").setLevel(settings.log_level.upper())

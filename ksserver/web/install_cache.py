@@ -14,8 +14,9 @@ import mimetypes
 import os
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
-from ksserver.web.files import resolve_install_file
+from ksserver.web.confine import resolve_install_file
 
 TTL = 1.0                     # seconds an answer is reused before the disk is looked at again
 MAX_ENTRIES = 8192            # paths remembered per worker (a full table starts over: no attacker growth)
@@ -57,14 +58,14 @@ class InstallFileCache:
             return entry
         found = resolve_install_file(self.dist_dir, rel)
         if found is None:
-            self._forget(rel)  # 404s are not remembered: random paths cannot fill the table
+            self.forget(rel)  # 404s are not remembered: random paths cannot fill the table
             return None
         real, st = found
         if entry is not None and (entry.real, entry.size, entry.mtime_ns) == (real, st.st_size,
                                                                               st.st_mtime_ns):
             entry.checked = now  # unchanged: keep the bytes
             return entry
-        self._forget(rel)
+        self.forget(rel)
         if len(self._entries) >= self.max_entries:
             self._entries.clear()
             self._body_bytes = 0
@@ -72,7 +73,7 @@ class InstallFileCache:
         entry.checked = now
         return entry
 
-    def _forget(self, rel: str) -> None:
+    def forget(self, rel: str) -> None:
         old = self._entries.pop(rel, None)
         if old is not None and old.body is not None:
             self._body_bytes -= len(old.body)
@@ -120,3 +121,54 @@ def _read_same_file(real: str, st: os.stat_result) -> bytes | None:
         return b"".join(chunks)
     finally:
         os.close(fd)
+
+
+def file_plan(entry: InstallFile, headers: Any) -> tuple[int, list[tuple[str, str]], tuple[int, int] | None]:
+    """(status, headers, byte range or None for the whole file) for GET/HEAD of ``entry``: ETag and
+    If-Modified-Since answered with 304, one ``Range: bytes=`` range with 206 (dnf resumes downloads
+    with it), anything else with the whole file."""
+    if_none, since = headers.get("if-none-match"), headers.get("if-modified-since")
+    want = headers.get("range")
+    if if_none is None and since is None and want is None:  # the usual fetch: headers built once per file
+        return 200, entry.ok_headers, None
+    base = entry.base_headers
+    if if_none is not None:
+        if entry.etag in [tag.strip() for tag in if_none.split(",")] or if_none.strip() == "*":
+            return 304, base, None
+    elif since is not None:
+        parsed = email.utils.parsedate_to_datetime(since).timestamp() if _parses(since) else None
+        if parsed is not None and entry.mtime <= parsed:
+            return 304, base, None
+    span = single_range(want, entry.size)
+    if span == "unsatisfiable":
+        return 416, base + [("Content-Range", f"bytes */{entry.size}"), ("Content-Length", "0")], None
+    if span is not None:
+        start, end = span
+        return 206, base + [("Content-Range", f"bytes {start}-{end - 1}/{entry.size}"),
+                            ("Content-Length", str(end - start))], span
+    return 200, entry.ok_headers, None
+
+
+def _parses(value: str) -> bool:
+    try:
+        return email.utils.parsedate_to_datetime(value) is not None
+    except (TypeError, ValueError):
+        return False
+
+
+def single_range(value: str | None, size: int) -> tuple[int, int] | str | None:
+    """[start, end) of a single ``bytes=`` range; None to send the whole file; 'unsatisfiable'."""
+    if not value or not value.startswith("bytes=") or "," in value:
+        return None
+    first, sep, last = value[6:].strip().partition("-")
+    if not sep or not (first.isdigit() or last.isdigit()) or not (first.isdigit() or not first) \
+            or not (last.isdigit() or not last):
+        return None
+    if not first:  # the last N bytes
+        count = int(last)
+        return (max(0, size - count), size) if count else "unsatisfiable"
+    start = int(first)
+    if start >= size:
+        return "unsatisfiable"
+    end = min(size, int(last) + 1) if last else size
+    return (start, end) if end > start else None

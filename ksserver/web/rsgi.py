@@ -22,7 +22,6 @@ connection (header reads and timeouts included), so Python sees a request only o
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import io
 import logging
 import sys
@@ -33,7 +32,7 @@ from typing import Any
 
 from ksserver import published
 from ksserver.config import Settings
-from ksserver.web.install_cache import InstallFile, InstallFileCache
+from ksserver.web.install_cache import InstallFile, InstallFileCache, file_plan
 from ksserver.web.kickstart import PATHS as KICKSTART_PATHS
 from ksserver.web.kickstart import kickstart_response
 from ksserver.web.partitions import REPORT_PATH, report_response
@@ -135,57 +134,6 @@ class _LazyBody(io.RawIOBase):
         data = self.read(len(target))
         target[:len(data)] = data
         return len(data)
-
-
-def file_plan(entry: InstallFile, headers: Any) -> tuple[int, list[tuple[str, str]], tuple[int, int] | None]:
-    """(status, headers, byte range or None for the whole file) for GET/HEAD of ``entry``: ETag and
-    If-Modified-Since answered with 304, one ``Range: bytes=`` range with 206 (dnf resumes downloads
-    with it), anything else with the whole file."""
-    if_none, since = headers.get("if-none-match"), headers.get("if-modified-since")
-    want = headers.get("range")
-    if if_none is None and since is None and want is None:  # the usual fetch: headers built once per file
-        return 200, entry.ok_headers, None
-    base = entry.base_headers
-    if if_none is not None:
-        if entry.etag in [tag.strip() for tag in if_none.split(",")] or if_none.strip() == "*":
-            return 304, base, None
-    elif since is not None:
-        parsed = email.utils.parsedate_to_datetime(since).timestamp() if _parses(since) else None
-        if parsed is not None and entry.mtime <= parsed:
-            return 304, base, None
-    span = _single_range(want, entry.size)
-    if span == "unsatisfiable":
-        return 416, base + [("Content-Range", f"bytes */{entry.size}"), ("Content-Length", "0")], None
-    if span is not None:
-        start, end = span
-        return 206, base + [("Content-Range", f"bytes {start}-{end - 1}/{entry.size}"),
-                            ("Content-Length", str(end - start))], span
-    return 200, entry.ok_headers, None
-
-
-def _parses(value: str) -> bool:
-    try:
-        return email.utils.parsedate_to_datetime(value) is not None
-    except (TypeError, ValueError):
-        return False
-
-
-def _single_range(value: str | None, size: int) -> tuple[int, int] | str | None:
-    """[start, end) of a single ``bytes=`` range; None to send the whole file; 'unsatisfiable'."""
-    if not value or not value.startswith("bytes=") or "," in value:
-        return None
-    first, sep, last = value[6:].strip().partition("-")
-    if not sep or not (first.isdigit() or last.isdigit()) or not (first.isdigit() or not first) \
-            or not (last.isdigit() or not last):
-        return None
-    if not first:  # the last N bytes
-        count = int(last)
-        return (max(0, size - count), size) if count else "unsatisfiable"
-    start = int(first)
-    if start >= size:
-        return "unsatisfiable"
-    end = min(size, int(last) + 1) if last else size
-    return (start, end) if end > start else None
 
 
 class InstallerServer:

@@ -22,7 +22,7 @@ from ksserver.kickstarts import KickstartService
 from ksserver.services import dist, installer, interfaces
 from ksserver.services.installer import InstallerRequest, InstallerRuntime
 from ksserver.web import create_app
-from ksserver.web.files import resolve_install_file
+from ksserver.web.confine import resolve_install_file
 
 SERVER = "http://10.1.1.1"
 BUNDLE = f"rocks-dist/x86_64/{BUNDLE_NAME}"

@@ -10,7 +10,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from ksserver.web.rsgi import _single_range, client_host
+from ksserver.web.install_cache import single_range
+from ksserver.web.rsgi import client_host
 from tests.web.test_serve_http import LOOPNET_HOST, add_loopnet, running_server
 
 pytestmark = pytest.mark.timeout(120)
@@ -35,13 +36,13 @@ def _get(url: str, path: str, headers: dict[str, str] | None = None,
 
 
 def test_single_range_parsing():
-    assert _single_range("bytes=0-9", 100) == (0, 10)
-    assert _single_range("bytes=90-", 100) == (90, 100)
-    assert _single_range("bytes=-10", 100) == (90, 100)
-    assert _single_range("bytes=50-500", 100) == (50, 100)
-    assert _single_range("bytes=100-", 100) == "unsatisfiable"
+    assert single_range("bytes=0-9", 100) == (0, 10)
+    assert single_range("bytes=90-", 100) == (90, 100)
+    assert single_range("bytes=-10", 100) == (90, 100)
+    assert single_range("bytes=50-500", 100) == (50, 100)
+    assert single_range("bytes=100-", 100) == "unsatisfiable"
     for whole in (None, "", "bytes=0-1,5-6", "items=0-1", "bytes=a-b", "bytes=-", "bytes=9-3"):
-        assert _single_range(whole, 100) is None, whole
+        assert single_range(whole, 100) is None, whole
 
 
 def test_client_host_forms():

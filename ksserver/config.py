@@ -30,6 +30,10 @@ class Settings:
                                      "PostgreSQL: postgresql+psycopg://user@host:port/db.")
     bind: str = _setting("127.0.0.1:8080", "Address:port the kickstart server listens on (ksserver serve --bind).")
     workers: int = _setting(2, "Number of server worker processes (ksserver serve --workers).")
+    files_bind: str = _setting("", "Address:port of ksserver serve's install-tree listener (files under "
+                                   "install/ sent by sendfile; installers reach it through the "
+                                   "Kickstart_PrivateInstallHost attribute). Empty: the address of bind, its "
+                                   "port + 1. off: no such listener.")
     server: str = _setting("granian", "HTTP server of ksserver serve: granian (Rust connections; files under "
                                       "install/ sent without holding a Python thread; slow clients cost "
                                       "nothing) or gunicorn (worker_class below).")
@@ -64,6 +68,16 @@ class Settings:
     tftp_follow: bool = _setting(False, "ksserver serve keeps <root>/tftpboot in line with the database's "
                                         "change log (one follower process per instance): on for each of several "
                                         "instances sharing one database (docs/scale-out.md).")
+
+    @property
+    def effective_files_bind(self) -> str | None:
+        """Where the install-tree listener binds, or None when it is off."""
+        if self.files_bind.strip().lower() == "off":
+            return None
+        if self.files_bind.strip():
+            return self.files_bind.strip()
+        host, _, port = self.bind.rpartition(":")
+        return f"{host}:{int(port) + 1}" if port.isdigit() else None
 
     @property
     def effective_database_url(self) -> str:

@@ -30,7 +30,7 @@ PROTOCOL = 1
 INTERNAL_ERROR = 70
 # Settings of the serving process only; every other setting must match for the server to run a command.
 SERVING_SETTINGS = frozenset({"bind", "workers", "threads", "server", "worker_class", "log_level",
-                              "tftp_follow"})
+                              "tftp_follow", "files_bind"})
 
 
 def run_file(root: Path) -> Path:

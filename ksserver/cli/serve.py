@@ -99,6 +99,43 @@ def _start_publish_follower(settings: Settings) -> None:
                                                  name="ksserver-published", daemon=True).start()
 
 
+def _start_file_listener(settings: Settings) -> Any:
+    """The install-tree listener (ksserver.web.filelistener): bound here, so a port in use stops ``serve``
+    with a clear error; served by a supervisor process and its ``workers`` forks.  None when off."""
+    import os
+    import pickle
+    import subprocess
+
+    from ksserver.web import filelistener
+
+    bind = settings.effective_files_bind
+    if bind is None:
+        return None
+    address, port = split_bind(bind)
+    try:
+        listener = filelistener.listen(address, port)
+    except OSError as exc:
+        raise ConfigError(f"install-tree listener cannot bind {bind} (setting files_bind): {exc.strerror}") from exc
+    with listener:
+        proc = subprocess.Popen([sys.executable, "-m", "ksserver.web.filelistener", str(listener.fileno()),
+                                 str(settings.workers), str(os.getpid())],
+                                pass_fds=[listener.fileno()], stdin=subprocess.PIPE)
+        assert proc.stdin is not None
+        proc.stdin.write(pickle.dumps(settings))
+        proc.stdin.close()
+    return proc
+
+
+def _stop(proc: Any) -> None:
+    import subprocess
+
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 @command("serve",
          local=True, summary="Run the production kickstart server for $KSSERVER_ROOT (granian or gunicorn).",
          max_args=0, needs_db=False,
@@ -119,10 +156,12 @@ def serve(ctx: Context, call: Call) -> None:
         shape = f"gunicorn, {settings.workers} {settings.worker_class} workers"
         if settings.worker_class == "gthread":
             shape += f" x {settings.threads} threads"
+    files = settings.effective_files_bind
     ctx.out.write(f"ksserver serving {settings.root} on http://{settings.bind}/install/sbin/kickstart.cgi "
-                  f"({shape})\n")
+                  f"({shape})" + (f"; install tree on http://{files}/install/" if files else "") + "\n")
     ctx.out.flush()
     address, port = split_bind(settings.bind)
+    file_listener = _start_file_listener(settings)
     # Where the rocks client finds this server (ksserver.cli.client); gone when it stops.
     write_run_file(settings.root, loopback_of(address), port)
     if settings.tftp_follow:
@@ -138,6 +177,8 @@ def serve(ctx: Context, call: Call) -> None:
             _gunicorn_app(settings).run()
     finally:
         remove_run_file(settings.root)
+        if file_listener is not None:
+            _stop(file_listener)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -43,6 +43,8 @@ STOCK_GLOBALS: dict[str, str] = {
     "Kickstart_DistroDir": "/export/rocks",
     "Kickstart_PrivateKickstartBasedir": "install",
     "Kickstart_PrivateKickstartCGI": "sbin/kickstart.cgi",
+    # The install tree's listener (ksserver serve's files_bind: the kickstart port + 1 by default).
+    "Kickstart_PrivateInstallHost": f"{PRIVATE['KickstartHost']}:81",
     "Kickstart_Lang": "en_US.UTF-8",
     "Kickstart_Langsupport": "en_US.UTF-8",
     "Kickstart_Keyboard": "us",

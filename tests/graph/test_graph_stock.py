@@ -24,7 +24,7 @@ SUPPLIED = {
     "hostname", "membership", "appliance", "rack", "rank", "cpus", "arch", "os", "hostaddr", "ksmac",
     "netmask", "distribution", "graph", "root", "ks_version", "version", "Info_ClusterName",
     "Kickstart_Lang", "Kickstart_Keyboard", "Kickstart_Timezone", "Kickstart_DistroDir",
-    "ssh_use_dns", "x11", "kickstartable", "xen", "kvm",
+    "ssh_use_dns", "x11", "kickstartable", "xen", "kvm", "Kickstart_PrivateInstallHost",
 } | {f"Kickstart_{side}{what}" for side in ("Private", "Public") for what in (
     "RootPassword", "KickstartHost", "KickstartBasedir", "Address", "Hostname", "Network",
     "Netmask", "NetmaskCIDR", "Broadcast", "Gateway", "DNSDomain", "DNSServers", "NTPHost",

@@ -30,12 +30,16 @@ def _reachable(bind: str, port: int, prefix: list[str]) -> bool:
 
 @contextlib.contextmanager
 def ksserver(settings: Settings, bind: str = "127.0.0.1", prefix: list[str] | None = None,
-             timeout: float = 30.0, port: int | None = None, env: dict[str, str] | None = None) -> Iterator[int]:
+             timeout: float = 30.0, port: int | None = None, env: dict[str, str] | None = None,
+             files_port: int | None = None) -> Iterator[int]:
     """Yields the port; raises if the server does not answer within ``timeout`` seconds.  ``env``: extra
-    KSSERVER_* settings for this server."""
+    KSSERVER_* settings for this server.  The install-tree listener gets ``files_port`` (default: a free
+    port, not the kickstart port + 1, which another test's server may hold)."""
     port = port or free_port()
     environ = dict(os.environ, KSSERVER_ROOT=str(settings.root), KSSERVER_DATABASE_URL=settings.database_url,
-               KSSERVER_INSTALL_SERVER_URL=settings.install_server_url, **(env or {}))
+                   KSSERVER_INSTALL_SERVER_URL=settings.install_server_url,
+                   KSSERVER_FILES_BIND=f"{bind}:{files_port or free_port()}")
+    environ.update(env or {})
     log_path = settings.root / "serve.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen([*(prefix or []), sys.executable, "-m", "ksserver.cli.serve", "serve", "--bind",

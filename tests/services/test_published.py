@@ -251,3 +251,14 @@ def test_the_granian_front_serves_a_file_published_elsewhere_at_once(svc, a, b):
         status, _, body = _get(url, f"/install/{BUNDLE}")
         assert status == 200 and body == a.file(BUNDLE)
         assert _get(url, "/install/rocks-dist/x86_64/no-such-file")[0] == 404
+
+
+def test_the_install_tree_listener_serves_a_file_published_elsewhere_at_once(svc, a, b):
+    """The kickstart's url line names the install-tree listener: a miss there writes the publication too."""
+    from tests.web.test_filelistener import _get, listening
+
+    with listening(b.settings) as port:
+        dist.build(svc)  # A publishes while B's listener runs
+        status, _, body = _get(port, f"/install/{BUNDLE}")
+        assert status == 200 and body == a.file(BUNDLE)
+        assert _get(port, "/install/rocks-dist/x86_64/no-such-file")[0] == 404

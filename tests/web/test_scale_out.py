@@ -71,6 +71,7 @@ def instances(settings, count: int, roots: list[Path] | None = None,  # type: ig
             if roots is not None:
                 env["KSSERVER_ROOT"] = str(roots[k])
             port = free_port()
+            env["KSSERVER_FILES_BIND"] = f"127.0.0.1:{free_port()}"  # not port + 1: another instance may hold it
             proc = subprocess.Popen([sys.executable, "-m", "ksserver.cli.serve", "serve", "--bind",
                                      f"127.0.0.1:{port}", "--workers", "1"], env=env,
                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)

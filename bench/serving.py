@@ -62,12 +62,16 @@ def _env(cluster: BenchCluster, server: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def ksserver(cluster: BenchCluster, server: str = "granian", workers: int = 2, threads: int = 8) -> Iterator[str]:
-    port = http.free_port()
+def ksserver(cluster: BenchCluster, server: str = "granian", workers: int = 2,
+             threads: int = 8) -> Iterator[tuple[str, str]]:
+    """(kickstart server's base URL, install-tree listener's base URL): the second is what the kickstart's
+    ``url`` line names, so installers' package downloads go there."""
+    port, files_port = http.free_port(), http.free_port()
     argv = http.ksserver_argv(f"127.0.0.1:{port}", workers, threads)
-    with http.server(argv, _env(cluster, server), f"http://127.0.0.1:{port}{http.KS_PATH}",
+    env = dict(_env(cluster, server), KSSERVER_FILES_BIND=f"127.0.0.1:{files_port}")
+    with http.server(argv, env, f"http://127.0.0.1:{port}{http.KS_PATH}",
                      {"X-RHN-Provisioning-MAC-0": f"eth0 {mac_for(0)}"}):
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", f"http://127.0.0.1:{files_port}"
 
 
 def kickstart_bytes(base: str) -> bytes:
@@ -77,12 +81,14 @@ def kickstart_bytes(base: str) -> bytes:
 
 
 @contextlib.contextmanager
-def both(cluster: BenchCluster, server: str = "granian") -> Iterator[dict[str, str]]:
-    """ksserver and nginx side by side, serving the same install/ tree and the same kickstart bytes."""
-    with ksserver(cluster, server) as ks:
+def both(cluster: BenchCluster, server: str = "granian") -> Iterator[tuple[dict[str, str], dict[str, str]]]:
+    """ksserver and nginx side by side, serving the same install/ tree and the same kickstart bytes:
+    (kickstart base URLs, install-tree base URLs), each by server name.  nginx serves both on one port;
+    ksserver's install tree is its file listener (the main port serves the same files, more slowly)."""
+    with ksserver(cluster, server) as (ks, ks_files):
         body = kickstart_bytes(ks)
         with nginx(cluster.settings.dist_dir, body) as ng:
-            yield {"ksserver": ks, "nginx": ng}
+            yield {"ksserver": ks, "nginx": ng}, {"ksserver": ks_files, "nginx": ng}
 
 
 def _storm(base: str, cluster: BenchCluster, connections: int, duration: float) -> dict:
@@ -160,7 +166,7 @@ def install_files(cluster: BenchCluster, duration: float) -> dict:
     prepare_files(cluster)
     small = [f"/install/bench/Packages/pkg-{i}.rpm" for i in range(SMALL_FILES)]
     out: dict = {}
-    with both(cluster) as urls:
+    with both(cluster) as (_, urls):
         for name, base in urls.items():  # warm the page cache and both servers
             http.run_wrk(base, files_lua(small), 32, 1)
         small_cpu, big_cpu = CpuPerRequest(urls), CpuPerRequest(urls)
@@ -217,15 +223,16 @@ def downloads_vs_kickstarts(cluster: BenchCluster, duration: float, server: str 
         raise RuntimeError("curl is not installed")
     prepare_files(cluster)
     out: dict = {}
-    with both(cluster, server) as urls:
+    with both(cluster, server) as (urls, files):
         for name, base in urls.items():
             downloaders: dict = {}
 
-            def flat_out(base: str = base, downloaders: dict = downloaders) -> None:
-                downloaders.update(http.run_wrk(base, files_lua([BIG_PATH]), 32, duration + 4, timeout_s=60))
+            def flat_out(files_base: str = files[name], downloaders: dict = downloaders) -> None:
+                downloaders.update(http.run_wrk(files_base, files_lua([BIG_PATH]), 32, duration + 4,
+                                                timeout_s=60))
 
             bulk = threading.Thread(target=flat_out, daemon=True)
-            with _rate_limited_downloads(base, 8, "25M") as slow_failures:
+            with _rate_limited_downloads(files[name], 8, "25M") as slow_failures:
                 bulk.start()
                 time.sleep(2)  # every download under way
                 ks = _storm(base, cluster, 8, duration)
@@ -285,7 +292,7 @@ class Tricklers:
 def slow_clients(cluster: BenchCluster, duration: float, server: str = "granian") -> dict:
     """Target 2: the storm (256 installers) alone, then with 200 connections trickling headers."""
     out: dict = {}
-    with both(cluster, server) as urls:
+    with both(cluster, server) as (urls, _):
         for name, base in urls.items():
             _storm(base, cluster, 64, 2)  # warm-up
             alone = _storm(base, cluster, 256, duration)
@@ -308,7 +315,7 @@ def kickstart_vs_nginx(cluster: BenchCluster, duration: float, server: str = "gr
     """Target 3: the storm (256 installers, one connection per fetch, MAC headers) against ksserver and
     against nginx returning the same bytes; rounds alternate to even out the machine's other load."""
     out: dict = {"ksserver_per_s": 0.0, "nginx_per_s": 0.0}
-    with both(cluster, server) as urls:
+    with both(cluster, server) as (urls, _):
         for name, base in urls.items():
             _storm(base, cluster, 64, 2)  # warm-up
         cpu = CpuPerRequest(urls)

@@ -47,7 +47,8 @@ def render_inprocess(cluster: BenchCluster, samples: int) -> dict:
 
 def _env(cluster: BenchCluster) -> dict[str, str]:
     env = dict(os.environ)
-    env.update(KSSERVER_ROOT=str(cluster.root), KSSERVER_EVALS="false", KSSERVER_LOG_LEVEL="WARNING")
+    env.update(KSSERVER_ROOT=str(cluster.root), KSSERVER_EVALS="false", KSSERVER_LOG_LEVEL="WARNING",
+               KSSERVER_FILES_BIND=f"127.0.0.1:{http.free_port()}")  # not the default port + 1: it may be taken
     env.pop("KSSERVER_DATABASE_URL", None)
     if cluster.settings.database_url:  # $KSSERVER_BENCH_DATABASE_URL: the servers use the bench's database
         env["KSSERVER_DATABASE_URL"] = cluster.settings.database_url

@@ -56,7 +56,8 @@ end
 
 def _env(cluster: BenchCluster, server: str) -> dict[str, str]:
     env = dict(os.environ, KSSERVER_ROOT=str(cluster.root), KSSERVER_EVALS="false", KSSERVER_LOG_LEVEL="WARNING",
-               KSSERVER_SERVER=server)
+               KSSERVER_SERVER=server,
+               KSSERVER_FILES_BIND=f"127.0.0.1:{http.free_port()}")  # not port + 1: another instance may hold it
     env.pop("KSSERVER_DATABASE_URL", None)
     return env
 

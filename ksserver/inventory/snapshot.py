@@ -27,10 +27,14 @@ from ksserver import __version__
 from ksserver.db import changes
 from ksserver.db import models as m
 from ksserver.db.session import Database, make_engine
+from ksserver.db.walindex import WalIndexHeader
 
 # Host views kept per process (~1.4 KB each): a storm over 10,000 hosts stays in memory; beyond, views
 # are re-read (three indexed queries, ~40 µs).
 VIEW_CACHE_SIZE = 10240
+# How long an unchanged wal-index header is taken at its word before the change log is read anyway: a
+# bound on what a file this process cannot see (a replaced -shm) could hide, never a wait for a change.
+WAL_TRUSTED_FOR = 1.0
 
 _HOST_SQL = ("SELECT h.id, h.name, ms.name, ap.name, ap.node, ap.graph, d.name, h.rack, h.rank, h.cpus, h.arch, "
              "h.os, ap.id FROM hosts h JOIN memberships ms ON h.membership_id = ms.id "
@@ -250,6 +254,11 @@ class InventorySnapshot:
         self.check_interval = check_interval
         self.cache_size = cache_size
         self._checked = 0.0
+        # SQLite: a commit anywhere changes the wal-index header, so an unchanged header skips the read
+        # of the change log that every request otherwise makes (the header it confirmed, and when).
+        path = db.engine.url.database if db.is_sqlite else None
+        self._wal = WalIndexHeader(path) if path and path != ":memory:" else None
+        self._confirmed: tuple[bytes | None, float] = (None, 0.0)
         self._local = threading.local()
         self._probe: Engine | None = None  # unpooled: the per-thread probe connections stay out of the pool
         self._qmark = True                 # the DB-API's parameter style: ? (sqlite3) or %s (psycopg)
@@ -328,7 +337,18 @@ class InventorySnapshot:
         now = time.monotonic()
         if not force and now - self._checked < self.check_interval:
             return
+        # Read before the change log, so that whatever it shows is in what the log is read for.
+        head = self._wal.header() if self._wal is not None else None
+        confirmed, at = self._confirmed
+        if not force and head is not None and head == confirmed and now - at < WAL_TRUSTED_FOR:
+            return
+        if self._wal is not None and now - at >= WAL_TRUSTED_FOR:
+            self._wal.revalidate()
         self._checked = now
+        self._follow_log()
+        self._confirmed = (head, now)  # only once what it vouches for is in place
+
+    def _follow_log(self) -> None:
         top = self._latest_seq()
         if top == self._seq:
             return

@@ -73,6 +73,15 @@ STOCK_BOOTACTIONS = [
 ]
 
 
+def install_host_beside(kickstart_host: str) -> str:
+    """``Kickstart_PrivateInstallHost`` for a kickstart server at ``kickstart_host`` (host[:port]): the
+    install-tree listener's default address, the same host and the next port (``files_bind``)."""
+    host, sep, port = kickstart_host.rpartition(":")
+    if sep and port.isdigit():
+        return f"{host}:{int(port) + 1}"
+    return f"{kickstart_host}:81"
+
+
 def initialize(session: Session) -> dict[str, str]:
     """Create missing stock rows.  Returns {"root_password": ...} when it generated one."""
     created: dict[str, str] = {}
@@ -97,9 +106,13 @@ def initialize(session: Session) -> dict[str, str]:
         if session.scalar(select(Subnet).where(Subnet.name == name)) is None:
             session.add(Subnet(name=name, address=address, netmask=mask, dnszone=zone, servedns=servedns,
                                provisioning=provisioning))
-    existing = set(session.scalars(select(GlobalAttribute.attr)))
+    existing: dict[str, str] = {attr: value for attr, value in
+                                session.execute(select(GlobalAttribute.attr, GlobalAttribute.value))}
     for key, value in STOCK_GLOBALS.items():
         if key not in existing:
+            if key == "Kickstart_PrivateInstallHost" and "Kickstart_PrivateKickstartHost" in existing:
+                # An upgraded site keeps its own kickstart host: the listener sits beside it, not at 10.1.1.1.
+                value = install_host_beside(existing["Kickstart_PrivateKickstartHost"])
             session.add(GlobalAttribute(attr=key, value=value))
     if "Kickstart_PrivateRootPassword" not in existing:
         password = random_password()

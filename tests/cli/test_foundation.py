@@ -227,3 +227,21 @@ def test_sha512_crypt_reference_vector():
     assert sha512_crypt("Hello world!", "saltstringsaltstring", rounds=10000) == (
         "$6$rounds=10000$saltstringsaltst$OW1/O6BYHV6BcXZu8QVeXbDWra3Oeqh0sbHbbMCVNSnCM/UrjmM0Dp8vOuZeHBy/YTBmSK6H9"
         "qs/y3RnOaw5v.")
+
+
+def test_init_on_an_older_database_puts_the_install_tree_beside_its_own_kickstart_host(rocks):
+    """A database from before the install-tree listener has no Kickstart_PrivateInstallHost: ``rocks init``
+    adds it beside the site's own kickstart host (the next port), never at the stock 10.1.1.1."""
+    assert rocks("init").code == 0
+    attrs = {a["attr"]: a["value"] for a in json.loads(rocks("list", "attr", "output-format=json").out)}
+    assert attrs["Kickstart_PrivateInstallHost"] == "10.1.1.1:81"
+    assert rocks("set", "attr", "Kickstart_PrivateKickstartHost", "10.0.2.2:8080").code == 0
+    assert rocks("remove", "attr", "Kickstart_PrivateInstallHost").code == 0
+    assert rocks("init").code == 0
+    attrs = {a["attr"]: a["value"] for a in json.loads(rocks("list", "attr", "output-format=json").out)}
+    assert attrs["Kickstart_PrivateInstallHost"] == "10.0.2.2:8081"
+    assert rocks("set", "attr", "Kickstart_PrivateKickstartHost", "head.example.org").code == 0
+    assert rocks("remove", "attr", "Kickstart_PrivateInstallHost").code == 0
+    assert rocks("init").code == 0
+    attrs = {a["attr"]: a["value"] for a in json.loads(rocks("list", "attr", "output-format=json").out)}
+    assert attrs["Kickstart_PrivateInstallHost"] == "head.example.org:81"

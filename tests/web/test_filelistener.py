@@ -17,6 +17,7 @@ import pytest
 
 from ksserver.config import Settings, load_settings
 from ksserver.web import filelistener
+from tests.web.test_granian_front import _get as get
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -61,13 +62,7 @@ def port(tree: Path) -> Iterator[int]:
 
 def _get(port: int, path: str, headers: dict[str, str] | None = None,
          method: str = "GET") -> tuple[int, dict[str, str], bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        conn.request(method, path, headers=headers or {})
-        response = conn.getresponse()
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
-    finally:
-        conn.close()
+    return get(f"http://127.0.0.1:{port}", path, headers, method)
 
 
 def _raw(port: int, data: bytes, timeout: float = 10) -> bytes:

@@ -3,7 +3,6 @@ it serves the tree, and it lives and dies with the server (a port in use is an e
 
 from __future__ import annotations
 
-import http.client
 import os
 import re
 import signal
@@ -18,7 +17,7 @@ import pytest
 from ksserver.cli.client import run_file
 from tests.netboot.ksserve import ksserver
 from tests.procs import free_port
-from tests.web.test_serve_http import LOOPNET_HOST, add_loopnet
+from tests.web.test_serve_http import _fetch_ks, add_loopnet
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -32,15 +31,7 @@ def _fetch(url: str, headers: dict[str, str] | None = None) -> bytes:
 
 def _kickstart(port: int) -> str:
     """compute-0-0's kickstart, asked from its own address (a kickstart goes to its host only)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30, source_address=(LOOPNET_HOST, 0))
-    try:
-        conn.request("GET", "/install/sbin/kickstart.cgi", headers={"X-RHN-Provisioning-MAC-0": f"eth0 {MAC}"})
-        response = conn.getresponse()
-        body = response.read().decode()
-        assert response.status == 200, body
-        return body
-    finally:
-        conn.close()
+    return _fetch_ks(f"http://127.0.0.1:{port}", MAC)
 
 
 def _listener_pids(port: int) -> set[int]:

@@ -13,7 +13,7 @@ INSTALLER_DOTFILES = frozenset({".treeinfo", ".discinfo"})
 
 def resolve_install_file(dist_dir: str | os.PathLike[str], path: str) -> tuple[str, os.stat_result] | None:
     """(real path, stat) of the regular file that ``/install/<path>`` (decoded, without the prefix) names,
-    or None (a 404).  Shared by the Flask view and the granian front (``ksserver.web.rsgi``): one rule."""
+    or None (a 404)."""
     parts = path.split("/")
     if any(part.startswith(".") and part not in INSTALLER_DOTFILES for part in parts) or "" in parts:
         return None  # lock files, staging trees, generations, '..'

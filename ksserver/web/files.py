@@ -11,7 +11,6 @@ from flask import Blueprint, Response, current_app, send_file
 from ksserver import published
 from ksserver.web.confine import resolve_install_path
 
-__all__ = ["bp"]
 bp = Blueprint("files", __name__)
 
 

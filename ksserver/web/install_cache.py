@@ -136,7 +136,7 @@ def file_plan(entry: InstallFile, headers: Any) -> tuple[int, list[tuple[str, st
         if entry.etag in [tag.strip() for tag in if_none.split(",")] or if_none.strip() == "*":
             return 304, base, None
     elif since is not None:
-        parsed = email.utils.parsedate_to_datetime(since).timestamp() if _parses(since) else None
+        parsed = _http_date(since)
         if parsed is not None and entry.mtime <= parsed:
             return 304, base, None
     span = single_range(want, entry.size)
@@ -149,11 +149,12 @@ def file_plan(entry: InstallFile, headers: Any) -> tuple[int, list[tuple[str, st
     return 200, entry.ok_headers, None
 
 
-def _parses(value: str) -> bool:
+def _http_date(value: str) -> float | None:
+    """The POSIX time of an HTTP date, or None when it is not one."""
     try:
-        return email.utils.parsedate_to_datetime(value) is not None
+        return email.utils.parsedate_to_datetime(value).timestamp()
     except (TypeError, ValueError):
-        return False
+        return None
 
 
 def single_range(value: str | None, size: int) -> tuple[int, int] | str | None:

@@ -44,7 +44,7 @@ def server_url(scheme: str, host_header: str | None, fallback_host: str) -> str:
 
 
 def add_partitioning(text: str, server: str, arch: str, db_info_json: str, token: str | None,
-                     ks_version: str, headers: list[str] | None = None) -> str:
+                     ks_version: str, headers: tuple[str, ...] | None = None) -> str:
     """``text`` (a rendered kickstart) with the plugin's sections; KickstartInvalid if pykickstart refuses.
     ``headers``: the section headers of ``text`` when the renderer knows them (``Template.render_with_headers``),
     so the structure key needs no scan of the result; None: it is scanned."""
@@ -55,10 +55,11 @@ def add_partitioning(text: str, server: str, arch: str, db_info_json: str, token
     if tail and DECIDE_PLACEHOLDER not in tail and DECIDE_PLACEHOLDER not in head:
         # The stock case in one join: head before the first %pre, the decision's call in its placeholder.
         text = "".join([text[:first], head, text[first:placeholder], call, tail, "\n\n", post])
-        structure = _known_structure(headers, added)
+        key = _structure_key(ks_version, headers, added) if headers is not None else None
     else:
-        text, structure = _assemble(text, first, head, decide, call, post), None
-    key = (ks_version, *(structure or section_headers(text)))
+        text, key = _assemble(text, first, head, decide, call, post), None
+    if key is None:
+        key = (ks_version, *section_headers(text))
     if key not in _validated:
         try:
             validate.check(text, ks_version)
@@ -101,7 +102,17 @@ def line_starting(text: str, word: str) -> int:
     return -1
 
 
-def _known_structure(headers: list[str] | None, added: tuple[tuple[str, ...], tuple[str, ...]]) -> list[str] | None:
+@functools.lru_cache(maxsize=1024)
+def _structure_key(ks_version: str, headers: tuple[str, ...],
+                   added: tuple[tuple[str, ...], tuple[str, ...]]) -> tuple[str, ...] | None:
+    """(ks_version, the section headers of the result), from the rendered text's ``headers``; None: scan
+    the result.  A pure function of its arguments, kept per value set: hosts of a template share them."""
+    structure = _known_structure(headers, added)
+    return (ks_version, *structure) if structure else None
+
+
+def _known_structure(headers: tuple[str, ...] | None,
+                     added: tuple[tuple[str, ...], tuple[str, ...]]) -> list[str] | None:
     """The headers ``section_headers`` would find in the result, from the rendered text's ``headers``: the head's
     before the first %pre, the post's at the end (the decision replaced its placeholder in place)."""
     if headers is None or any(DECIDE_PLACEHOLDER in line for line in headers):

@@ -195,6 +195,7 @@ class Template:
     _joiner: Joiner | None = field(init=False, default=None)
     _names: tuple[str, ...] = field(init=False, default=())
     _header_format: str | None = field(init=False, default=None)
+    _headers: tuple[str, ...] | None = field(init=False, default=None)  # when no value is on a %-line
     # True once a render whose values all passed the cheap checks was validated; until then
     # even "safe" renders are validated (the first host may have had unusual values).
     validated_safe: bool = field(init=False, default=False)
@@ -209,6 +210,10 @@ class Template:
             # On the fast path no value holds a line break or starts a line with %, so the kickstart's
             # section headers are the template's %-lines with the values in them.
             self._header_format = _header_pattern(self.flat)
+            try:  # no slot on any %-line (the stock graph): the same headers for every host
+                self._headers = tuple(self._header_format.format().split("\n")) if self._header_format else ()
+            except (IndexError, KeyError):
+                self._headers = None
 
     # -- values -------------------------------------------------------------------------------
     def values(self, attrs: Mapping[str, str]) -> list[str]:
@@ -243,7 +248,7 @@ class Template:
         return self.render_with_headers(attrs, env, run_eval)[0]
 
     def render_with_headers(self, attrs: Mapping[str, str], env: Mapping[str, str] | None = None,
-                            run_eval: Callable[..., str] | None = None) -> tuple[str, list[str] | None]:
+                            run_eval: Callable[..., str] | None = None) -> tuple[str, tuple[str, ...] | None]:
         """The kickstart and, when known without scanning it, its section headers (the lines that start
         with %, as ``section_headers`` of the text would find them); None when the caller must scan."""
         if self._static is not None:
@@ -252,8 +257,10 @@ class Template:
         if self.validated_safe and not self.needs_check(values):
             if self._joiner is not None:
                 text = self._joiner.join(values)
+                if self._headers is not None:
+                    return text, self._headers
                 pattern = self._header_format
-                return text, (pattern.format(*values).split("\n") if pattern else [])
+                return text, (tuple(pattern.format(*values).split("\n")) if pattern else ())
             return render_parts(self.flat, RenderContext(values, attrs, env, run_eval)), None
         return self._checked_render(values, RenderContext(values, attrs, env, run_eval)), None
 

@@ -19,7 +19,7 @@ import hashlib
 import ipaddress
 import re
 import time
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ksserver.errors import Forbidden, HostNotFound, InvalidArgument
 from ksserver.inventory import validate
@@ -28,12 +28,12 @@ from ksserver.inventory.snapshot import HostView, InventorySnapshot
 _MAC_HEADER = re.compile(r"^x-rhn-provisioning-mac-\d+$", re.I)
 _ARCH_RE = re.compile(r"^[A-Za-z0-9_\-]{1,32}\Z", re.ASCII)
 _NP_RE = re.compile(r"^[0-9]{1,5}\Z", re.ASCII)
-_HEADER_WORD = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
+_HEADER_WORDS = re.compile(r"[A-Za-z0-9_.:\-]{1,64}(?: [A-Za-z0-9_.:\-]{1,64}){1,3}")  # 2 to 4 plain words
 
 
-@dataclass(frozen=True)
-class Request:
-    """What the web layer extracted from the HTTP request."""
+class Request(NamedTuple):
+    """What the web layer extracted from the HTTP request (a named tuple: immutable, and made per kickstart
+    at a third of a frozen dataclass's cost)."""
 
     client_ip: str                      # after X-Forwarded-For handling
     macs: tuple[str, ...] = ()          # normalised MACs from the provisioning headers
@@ -41,7 +41,7 @@ class Request:
     preview: str | None = None          # ?client=NAME (an admin's preview; needs ``admin``)
     admin_token: str | None = None      # Authorization: Bearer ... (checked by the service layer)
     admin: bool = False                 # set once admin_token was verified
-    headers_env: dict[str, str] = field(default_factory=dict)
+    headers_env: dict[str, str] | None = None  # the provisioning headers, for <eval> scripts
 
 
 def parse_mac_headers(headers: list[tuple[str, str]]) -> tuple[tuple[str, ...], dict[str, str]]:
@@ -57,10 +57,11 @@ def parse_mac_headers(headers: list[tuple[str, str]]) -> tuple[tuple[str, ...], 
         parts = value.split()
         if len(parts) < 2:
             raise InvalidArgument(f"malformed {name} header (expected '<device> <mac>')")
-        if len(parts) > 4 or not all(_HEADER_WORD.match(p) for p in parts):
+        words = " ".join(parts)
+        if not _HEADER_WORDS.fullmatch(words):
             raise InvalidArgument(f"malformed {name} header: unexpected characters")
         macs.append(validate.mac(parts[1]))
-        env["HTTP_" + name.upper().replace("-", "_")] = " ".join(parts)
+        env["HTTP_" + name.upper().replace("-", "_")] = words
     return tuple(macs), env
 
 

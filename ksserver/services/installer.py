@@ -8,7 +8,7 @@ The caller (the web layer) turns HTTP into an ``InstallerRequest`` and the resul
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from ksserver import partition_kickstart
@@ -42,7 +42,7 @@ def _identify(rt: InstallerRuntime, req: InstallerRequest) -> HostView:
         from ksserver.inventory import admin
 
         with rt.db.session() as session:
-            req = replace(req, admin=admin.verify(session, req.admin_token))
+            req = req._replace(admin=admin.verify(session, req.admin_token))
     rt.snapshot.sync()
     return requester.identify(rt.snapshot, req)
 

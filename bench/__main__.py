@@ -42,8 +42,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small N and short runs (under a minute)")
     parser.add_argument("--n", type=int, help="hosts in the cluster (default 10000; 2000 with --quick)")
     parser.add_argument("--only", help="comma-separated scenario names")
-    parser.add_argument("--server", default="granian", choices=("granian", "gunicorn"),
-                        help="ksserver's HTTP server in the serving scenarios (default granian)")
+    parser.add_argument("--server", default="uvloop", choices=("uvloop", "granian", "gunicorn"),
+                        help="ksserver's HTTP server in the serving scenarios (default uvloop)")
     args = parser.parse_args()
     n = args.n or (2000 if args.quick else 10000)
     duration = 4.0 if args.quick else 15.0

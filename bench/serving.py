@@ -63,7 +63,7 @@ def _env(cluster: BenchCluster, server: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def ksserver(cluster: BenchCluster, server: str = "granian", workers: int = 2,
+def ksserver(cluster: BenchCluster, server: str = "uvloop", workers: int = 2,
              threads: int = 8) -> Iterator[tuple[str, str]]:
     """(kickstart server's base URL, install-tree listener's base URL): the second is what the kickstart's
     ``url`` line names, so installers' package downloads go there."""
@@ -82,7 +82,7 @@ def kickstart_bytes(base: str) -> bytes:
 
 
 @contextlib.contextmanager
-def both(cluster: BenchCluster, server: str = "granian") -> Iterator[tuple[dict[str, str], dict[str, str]]]:
+def both(cluster: BenchCluster, server: str = "uvloop") -> Iterator[tuple[dict[str, str], dict[str, str]]]:
     """ksserver and nginx side by side, serving the same install/ tree and the same kickstart bytes:
     (kickstart base URLs, install-tree base URLs), each by server name.  nginx serves both on one port;
     ksserver's install tree is its file listener (the main port serves the same files, more slowly)."""
@@ -217,7 +217,7 @@ def _rate_limited_downloads(base: str, clients: int, rate: str) -> Iterator[list
             t.join(timeout=30)
 
 
-def downloads_vs_kickstarts(cluster: BenchCluster, duration: float, server: str = "granian") -> dict:
+def downloads_vs_kickstarts(cluster: BenchCluster, duration: float, server: str = "uvloop") -> dict:
     """Target 1a: kickstart latency while 32 clients download the 200 MB image flat out and 8 more at
     25 MB/s each, all from the same server; the nginx figure is nginx serving both under the same load."""
     if shutil.which("curl") is None:
@@ -290,7 +290,7 @@ class Tricklers:
         self.thread.join(timeout=30)
 
 
-def slow_clients(cluster: BenchCluster, duration: float, server: str = "granian") -> dict:
+def slow_clients(cluster: BenchCluster, duration: float, server: str = "uvloop") -> dict:
     """Target 2: the storm (256 installers) alone, then with 200 connections trickling headers."""
     out: dict = {}
     with both(cluster, server) as (urls, _):
@@ -312,7 +312,7 @@ def slow_clients(cluster: BenchCluster, duration: float, server: str = "granian"
     return out
 
 
-def kickstart_vs_nginx(cluster: BenchCluster, duration: float, server: str = "granian", rounds: int = 2) -> dict:
+def kickstart_vs_nginx(cluster: BenchCluster, duration: float, server: str = "uvloop", rounds: int = 2) -> dict:
     """Target 3: the storm (256 installers, one connection per fetch, MAC headers) against ksserver and
     against nginx returning the same bytes; rounds alternate to even out the machine's other load."""
     out: dict = {"ksserver_per_s": 0.0, "nginx_per_s": 0.0}
@@ -372,7 +372,7 @@ def storm_scale_out(cluster: BenchCluster, duration: float, instances: int = 2,
         ports = []
         for _ in range(instances):
             port = http.free_port()
-            env = dict(_env(cluster, "granian"), KSSERVER_TRUSTED_PROXIES="127.0.0.1")
+            env = dict(_env(cluster, "uvloop"), KSSERVER_TRUSTED_PROXIES="127.0.0.1")
             stack.enter_context(http.server(http.ksserver_argv(f"127.0.0.1:{port}", 1, 8), env,
                                             f"http://127.0.0.1:{port}{http.KS_PATH}",
                                             {"X-RHN-Provisioning-MAC-0": f"eth0 {mac_for(0)}",
@@ -416,7 +416,7 @@ def cli_process(cluster: BenchCluster, runs: int = 10, local_runs: int = 3) -> d
     import sys
 
     rocks = str(Path(sys.executable).with_name("rocks"))
-    env = dict(_env(cluster, "granian"))
+    env = dict(_env(cluster, "uvloop"))
     local_env = dict(env, KSSERVER_CLI_LOCAL="1")
 
     def measure(environ: dict[str, str], count: int, tag: str) -> dict[str, list[float]]:

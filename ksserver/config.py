@@ -34,13 +34,14 @@ class Settings:
                                    "install/ sent by sendfile; installers reach it through the "
                                    "Kickstart_PrivateInstallHost attribute). Empty: the address of bind, its "
                                    "port + 1. off: no such listener.")
-    server: str = _setting("granian", "HTTP server of ksserver serve: granian (Rust connections; files under "
-                                      "install/ sent without holding a Python thread; slow clients cost "
-                                      "nothing) or gunicorn (worker_class below).")
+    server: str = _setting("uvloop", "HTTP server of ksserver serve: uvloop (ksserver's own HTTP/1.1 front on "
+                                     "uvloop and httptools: the fastest for kickstarts; slow clients cost a "
+                                     "connection object, not a worker), granian (Rust connections; large "
+                                     "files under install/ sent from Rust) or gunicorn (worker_class below).")
     worker_class: str = _setting("sync", "gunicorn worker class (server gunicorn only): sync (one request at a time per worker, fair FIFO "
                                          "accept queue: best for installers, which use one connection per "
                                          "fetch) or gthread (threads; for keep-alive clients).")
-    threads: int = _setting(8, "Threads per gunicorn worker with worker_class gthread; with granian, the "
+    threads: int = _setting(8, "Threads per gunicorn worker with worker_class gthread; with uvloop or granian, the "
                                 "threads per worker for the console and API views, and 4 x this many for "
                                 "installers' reports.")
     ks_version: str = _setting("RHEL9", "Default pykickstart syntax version of generated kickstarts "
@@ -99,6 +100,7 @@ class Settings:
 
 
 SETTINGS_HELP: dict[str, str] = {f.name: f.metadata["help"] for f in fields(Settings)}
+SERVERS = ("uvloop", "granian", "gunicorn")
 ENV_PREFIX = "KSSERVER_"
 CONFIG_ENV = "KSSERVER_CONFIG"
 
@@ -159,8 +161,8 @@ def load_settings(config_file: str | Path | None = None,
     settings = replace(Settings(), **values)
     if settings.workers < 1 or settings.threads < 1:
         raise ConfigError("workers and threads must be at least 1")
-    if settings.server not in ("granian", "gunicorn"):
-        raise ConfigError(f"server must be granian or gunicorn, not {settings.server!r}")
+    if settings.server not in SERVERS:
+        raise ConfigError(f"server must be one of {', '.join(SERVERS)}, not {settings.server!r}")
     if settings.worker_class not in ("sync", "gthread"):
         raise ConfigError(f"worker_class must be sync or gthread, not {settings.worker_class!r}")
     return settings

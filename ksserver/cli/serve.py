@@ -1,7 +1,8 @@
-"""``ksserver serve``: the production kickstart server (granian by default, or gunicorn).  Also ``rocks serve``.
+"""``ksserver serve``: the production kickstart server (ksserver's uvloop front by default, or granian, or
+gunicorn).  Also ``rocks serve``.
 
-Parsed by the same command table as every ``rocks`` command (``--bind X`` is ``bind=X``).  Why granian:
-docs/performance.md (package downloads and slow clients held gunicorn's sync workers)."""
+Parsed by the same command table as every ``rocks`` command (``--bind X`` is ``bind=X``).  Why not one
+sync worker per connection, and why not granian by default: docs/performance.md."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 from ksserver.cli.client import loopback_of, remove_run_file, write_run_file
 from ksserver.cli.context import Context
 from ksserver.cli.registry import INT, Call, Choice, Param, command
-from ksserver.config import Settings, load_settings
+from ksserver.config import SERVERS, Settings, load_settings
 from ksserver.errors import ConfigError
 
 
@@ -72,6 +73,18 @@ def _granian_server(settings: Settings) -> Any:
         log_level=settings.log_level.lower(), log_access=False, respawn_failed_workers=True,
         workers_kill_timeout=10,  # a stop is not held up by stalled downloads
     ), functools.partial(rsgi.load, settings)
+
+
+def _bind_front(settings: Settings) -> Any:
+    """The listening socket of the uvloop front (ksserver.web.uvfront), bound before anything starts: a
+    port in use is a clear error, not a worker's log line."""
+    from ksserver.web import filelistener
+
+    address, port = split_bind(settings.bind)
+    try:
+        return filelistener.listen(address, port)
+    except OSError as exc:
+        raise ConfigError(f"cannot bind {settings.bind} (setting bind): {exc.strerror}") from exc
 
 
 def _start_tftp_follower(settings: Settings) -> None:
@@ -137,21 +150,21 @@ def _stop(proc: Any) -> None:
 
 
 @command("serve",
-         local=True, summary="Run the production kickstart server for $KSSERVER_ROOT (granian or gunicorn).",
+         local=True, summary="Run the production kickstart server for $KSSERVER_ROOT (uvloop, granian or gunicorn).",
          max_args=0, needs_db=False,
          params={"bind": Param("address:port (default from settings, 127.0.0.1:8080)"),
                  "workers": Param("worker processes (default from settings)", INT),
-                 "threads": Param("threads per worker: gunicorn gthread, or granian's Flask views "
-                                  "(default from settings)", INT),
-                 "server": Param("HTTP server (default from settings: granian)", Choice(("granian", "gunicorn"))),
+                 "threads": Param("threads per worker: gunicorn gthread, or the Flask views of uvloop and "
+                                  "granian (default from settings)", INT),
+                 "server": Param("HTTP server (default from settings: uvloop)", Choice(SERVERS)),
                  "worker-class": Param("gunicorn worker class", Choice(("sync", "gthread"))),
                  "config": Param("TOML config file")},
          details="Also started as 'ksserver serve --bind ADDR:PORT --workers N'.")
 def serve(ctx: Context, call: Call) -> None:
     settings = load_settings(call["config"], bind=call["bind"], workers=call["workers"], threads=call["threads"],
                              server=call["server"], worker_class=call["worker-class"]) if call.given else ctx.settings
-    if settings.server == "granian":
-        shape = f"granian, {settings.workers} workers"
+    if settings.server in ("uvloop", "granian"):
+        shape = f"{settings.server}, {settings.workers} workers"
     else:
         shape = f"gunicorn, {settings.workers} {settings.worker_class} workers"
         if settings.worker_class == "gthread":
@@ -161,6 +174,7 @@ def serve(ctx: Context, call: Call) -> None:
                   f"({shape})" + (f"; install tree on http://{files}/install/" if files else "") + "\n")
     ctx.out.flush()
     address, port = split_bind(settings.bind)
+    listener = _bind_front(settings) if settings.server == "uvloop" else None
     file_listener = _start_file_listener(settings)
     # Where the rocks client finds this server (ksserver.cli.client); gone when it stops.
     write_run_file(settings.root, loopback_of(address), port)
@@ -170,7 +184,12 @@ def serve(ctx: Context, call: Call) -> None:
         # Several instances share a server database (docs/scale-out.md); an embedded SQLite file has one.
         _start_publish_follower(settings)
     try:
-        if settings.server == "granian":
+        if listener is not None:
+            from ksserver.web import filelistener, uvfront
+
+            filelistener.supervise(settings, listener, settings.workers, None, uvfront.serve_worker,
+                                   name="kickstart server")
+        elif settings.server == "granian":
             server, loader = _granian_server(settings)
             server.serve(target_loader=loader, wrap_loader=False)
         else:
@@ -187,7 +206,7 @@ def main(argv: list[str] | None = None) -> None:
     words = sys.argv[1:] if argv is None else argv
     if not words or words[0] not in ("serve", "help", "--help", "-h"):
         sys.stderr.write("usage: ksserver serve [--bind ADDR:PORT] [--workers N] [--threads N] "
-                         "[--server granian|gunicorn] [--worker-class sync|gthread] [--config FILE]\n")
+                         "[--server uvloop|granian|gunicorn] [--worker-class sync|gthread] [--config FILE]\n")
         sys.exit(USAGE_ERROR)
     sys.exit(run(["serve", "--help"] if words[0] != "serve" else words))
 

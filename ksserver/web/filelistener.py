@@ -25,6 +25,7 @@ import struct
 import sys
 import threading
 import time
+from collections.abc import Callable
 from urllib.parse import unquote
 
 from ksserver.config import Settings
@@ -297,9 +298,16 @@ def listen(address: str, port: int, backlog: int = 4096) -> socket.socket:
     return socket.create_server((address, port), family=family, backlog=backlog)
 
 
-def supervise(settings: Settings, listener: socket.socket, workers: int, parent: int) -> None:
-    """Fork ``workers`` servers on ``listener`` and keep them running until ``parent`` is gone or a
-    SIGTERM/SIGINT arrives; then end them and return."""
+def _serve_files(settings: Settings, listener: socket.socket) -> None:
+    threading.stack_size(512 * 1024)  # thousands of connection threads, each mostly asleep
+    FileServer(settings, listener).serve_forever()
+
+
+def supervise(settings: Settings, listener: socket.socket, workers: int, parent: int | None,
+              serve: Callable[[Settings, socket.socket], None] = _serve_files, name: str = "file listener") -> None:
+    """Fork ``workers`` processes running ``serve`` on ``listener`` (re-forking any that ends) until
+    ``parent`` (None: no parent watched) is gone or a SIGTERM/SIGINT arrives; then end them and return.
+    ``ksserver serve``'s default front runs its workers with this too (ksserver.web.uvfront)."""
     children: dict[int, float] = {}
     stopping = threading.Event()
 
@@ -314,16 +322,15 @@ def supervise(settings: Settings, listener: socket.socket, workers: int, parent:
         if pid == 0:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
-            threading.stack_size(512 * 1024)  # thousands of connection threads, each mostly asleep
             try:
-                FileServer(settings, listener).serve_forever()
+                serve(settings, listener)
             finally:
                 os._exit(1)
         children[pid] = time.monotonic()
 
     for _ in range(max(1, workers)):
         fork()
-    while not stopping.is_set() and os.getppid() == parent:
+    while not stopping.is_set() and (parent is None or os.getppid() == parent):
         stopping.wait(0.5)
         while True:
             try:
@@ -334,7 +341,7 @@ def supervise(settings: Settings, listener: socket.socket, workers: int, parent:
                 break
             started = children.pop(pid, None)
             if started is not None and not stopping.is_set():
-                log.error("file listener worker %d ended (status %d): starting another", pid, status)
+                log.error("%s worker %d ended (status %d): starting another", name, pid, status)
                 if time.monotonic() - started < 1:
                     time.sleep(1)  # a worker that dies at once is not re-forked in a tight loop
                 fork()

@@ -19,13 +19,15 @@ import hashlib
 import ipaddress
 import re
 import time
-from typing import NamedTuple
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 from ksserver.errors import Forbidden, HostNotFound, InvalidArgument
 from ksserver.inventory import validate
 from ksserver.inventory.snapshot import HostView, InventorySnapshot
 
-_MAC_HEADER = re.compile(r"^x-rhn-provisioning-mac-\d+$", re.I)
+_MAC_KEY = "HTTP_X_RHN_PROVISIONING_MAC_"  # and a number: X-RHN-Provisioning-MAC-<n> in a WSGI environ
+_MAC_KEY_LEN = len(_MAC_KEY)
 _ARCH_RE = re.compile(r"^[A-Za-z0-9_\-]{1,32}\Z", re.ASCII)
 _NP_RE = re.compile(r"^[0-9]{1,5}\Z", re.ASCII)
 _HEADER_WORDS = re.compile(r"[A-Za-z0-9_.:\-]{1,64}(?: [A-Za-z0-9_.:\-]{1,64}){1,3}")  # 2 to 4 plain words
@@ -44,25 +46,30 @@ class Request(NamedTuple):
     headers_env: dict[str, str] | None = None  # the provisioning headers, for <eval> scripts
 
 
-def parse_mac_headers(headers: list[tuple[str, str]]) -> tuple[tuple[str, ...], dict[str, str]]:
-    """MACs from ``X-RHN-Provisioning-MAC-n: <dev> <mac> [driver] [ks]`` and the HTTP_* env for evals.
+def parse_mac_environ(environ: Mapping[str, Any]) -> tuple[tuple[str, ...], dict[str, str]]:
+    """MACs from ``X-RHN-Provisioning-MAC-n: <dev> <mac> [driver] [ks]`` (as ``HTTP_X_RHN_PROVISIONING_MAC_n``
+    in a WSGI environ) and the HTTP_* env for evals.
 
     Header values reach ``<eval>`` scripts as environment variables, so anything but plain words
     (device, MAC, driver, the ``ks`` flag) is refused rather than passed on."""
     macs: list[str] = []
     env: dict[str, str] = {}
-    for name, value in headers:
-        if not _MAC_HEADER.match(name):
+    for key, value in environ.items():
+        if not key.startswith(_MAC_KEY) or not (key[_MAC_KEY_LEN:].isascii() and key[_MAC_KEY_LEN:].isdigit()):
             continue
         parts = value.split()
         if len(parts) < 2:
-            raise InvalidArgument(f"malformed {name} header (expected '<device> <mac>')")
+            raise InvalidArgument(f"malformed {_header_name(key)} header (expected '<device> <mac>')")
         words = " ".join(parts)
         if not _HEADER_WORDS.fullmatch(words):
-            raise InvalidArgument(f"malformed {name} header: unexpected characters")
+            raise InvalidArgument(f"malformed {_header_name(key)} header: unexpected characters")
         macs.append(validate.mac(parts[1]))
-        env["HTTP_" + name.upper().replace("-", "_")] = words
+        env[key] = words
     return tuple(macs), env
+
+
+def _header_name(key: str) -> str:
+    return key[5:].replace("_", "-")
 
 
 def client_address(remote_addr: str, forwarded_for: str | None, trusted_proxies: tuple[str, ...]) -> str:
@@ -107,7 +114,12 @@ def identify(snap: InventorySnapshot, req: Request) -> HostView:
     by_ip = snap.host(snap.by_ip.get(req.client_ip))
     by_mac: HostView | None = None
     if req.macs:
-        found = {hid: snap.hosts[hid] for hid in (snap.by_mac.get(mac) for mac in req.macs) if hid in snap.hosts}
+        hosts, by_mac_index = snap.hosts, snap.by_mac
+        found: dict[int, HostView] = {}
+        for mac in req.macs:
+            hid = by_mac_index.get(mac)
+            if hid in hosts:
+                found[hid] = hosts[hid]
         if len(found) > 1:
             names = ", ".join(sorted(h.name for h in found.values()))
             raise Forbidden(f"MAC headers from {req.client_ip} belong to different hosts ({names})")
@@ -118,13 +130,13 @@ def identify(snap: InventorySnapshot, req: Request) -> HostView:
             raise Forbidden(f"unknown host: {req.client_ip} ({macs}) is not a host's address on a provisioning "
                             f"network, and no install token was given")
         _check_discovery_source(snap, req)
-    candidates = [(what, h) for what, h in (("token", by_token), ("IP", by_ip), ("MAC", by_mac)) if h]
-    first_what, first = candidates[0]
-    for what, other in candidates[1:]:
-        if other.id != first.id:
-            raise Forbidden(f"{first_what} says {first.name} but {what} says {other.name}: refusing "
+    # Every clue present names the same host: the first (token, then address, then MAC) against the others.
+    first_what, first = ("token", by_token) if by_token else ("IP", by_ip) if by_ip else ("MAC", by_mac)
+    for what, other in (("IP", by_ip), ("MAC", by_mac)):
+        if other is not None and other is not first and other.id != first.id:  # type: ignore[union-attr]
+            raise Forbidden(f"{first_what} says {first.name} but {what} says {other.name}: refusing "  # type: ignore[union-attr]
                             f"{req.client_ip}")
-    return first
+    return first  # type: ignore[return-value]
 
 
 def _check_discovery_source(snap: InventorySnapshot, req: Request) -> None:

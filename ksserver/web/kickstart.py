@@ -19,15 +19,13 @@ from ksserver.services import installer
 from ksserver.web.errors import client_of, log_refusal
 
 PATHS = frozenset({"/install/sbin/kickstart.cgi", "/install/sbin/public/kickstart.cgi"})
-_MAC_PREFIX = "HTTP_X_RHN_PROVISIONING_MAC_"
 
 
 def describe_request(environ: dict[str, Any], query: dict[str, list[str]],
                      trusted: tuple[str, ...]) -> requester.Request:
     remote = environ.get("REMOTE_ADDR") or ""
     client_ip = requester.client_address(remote, environ.get("HTTP_X_FORWARDED_FOR"), trusted)
-    headers = [(key[5:].replace("_", "-"), value) for key, value in environ.items() if key.startswith(_MAC_PREFIX)]
-    macs, env = requester.parse_mac_headers(headers)
+    macs, env = requester.parse_mac_environ(environ)
     auth = environ.get("HTTP_AUTHORIZATION") or ""
     admin_token = auth[7:].strip() if auth[:7].lower() == "bearer " else None
     return requester.Request(client_ip=client_ip, macs=macs, token=_first(query, "token"),

@@ -416,8 +416,7 @@ class Connection(asyncio.Protocol):
         """The kickstart whose message just ended, nothing before it waiting: answered here."""
         method, path, query = self.kickstart  # type: ignore[misc]
         self.kickstart = None
-        status, headers, body = kickstart_response(self.app.services,
-                                                   self._kickstart_environ(method, path, query, self.pairs))
+        status, headers, body = self._kickstart(self._kickstart_environ(method, path, query, self.pairs))
         keep_alive = self.parser.should_keep_alive() and not self.closing
         head = method == "HEAD"
         self.transport.write(response_head(status, headers, keep_alive, None if head else len(body))
@@ -448,7 +447,7 @@ class Connection(asyncio.Protocol):
         scope = ex.scope
         if scope.path in KICKSTART_PATHS and scope.method in ("GET", "HEAD"):
             # The boot storm's request, answered here: no task, no thread (render is ~0.02 ms).
-            status, headers, body = kickstart_response(self.app.services, self._kickstart_environ(
+            status, headers, body = self._kickstart(self._kickstart_environ(
                 scope.method, scope.path, scope.query_string, scope.headers.raw))
             ex.response_bytes(status, headers, body)
             ex.app_done = True
@@ -458,6 +457,13 @@ class Connection(asyncio.Protocol):
         ex.expect_continue = expect is not None and expect.lower() == "100-continue"
         task = self.loop.create_task(self.app.__rsgi__(scope, ex))
         task.add_done_callback(ex.application_done)
+
+    def _kickstart(self, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
+        try:
+            return kickstart_response(self.app.services, environ)
+        except Exception:  # a bug: a 500 and its traceback, as for any other view (the parser must not see it)
+            log.exception("%s %s failed", environ["REQUEST_METHOD"], environ["PATH_INFO"])
+            return 500, [("Content-Type", "text/plain; charset=utf-8")], rsgi._ERROR
 
     def _kickstart_environ(self, method: str, path: str, query: str,
                            pairs: list[tuple[bytes, bytes]]) -> dict[str, Any]:

@@ -1,5 +1,6 @@
-"""The granian front (ksserver.web.rsgi) over real HTTP: files sent from Rust keep the Flask view's rules
-(confinement, dotfiles), honour Range and ETag, and a download does not hold up kickstarts."""
+"""Both fronts of ``ksserver serve`` (the default uvloop one and granian, which share ksserver.web.rsgi's
+application) over real HTTP: files keep the Flask view's rules (confinement, dotfiles), honour Range and
+ETag, and a download does not hold up kickstarts."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from ksserver.web.rsgi import client_host
 from tests.web.test_serve_http import LOOPNET_HOST, add_loopnet, running_server
 
 pytestmark = pytest.mark.timeout(120)
+SERVERS = pytest.mark.parametrize("server", ["uvloop", "granian"])
 
 
 @pytest.fixture
@@ -50,7 +52,8 @@ def test_client_host_forms():
     assert client_host("[fe80::1]:5555") == "fe80::1"
 
 
-def test_files_ranges_and_conditional_requests(cluster, settings):
+@SERVERS
+def test_files_ranges_and_conditional_requests(cluster, settings, server):
     add_loopnet(cluster)
     package = settings.dist_dir / "rocks-dist" / "x86_64" / "Packages" / "big.rpm"
     package.parent.mkdir(parents=True, exist_ok=True)
@@ -60,7 +63,7 @@ def test_files_ranges_and_conditional_requests(cluster, settings):
     (settings.dist_dir / ".generations").mkdir(exist_ok=True)
     (settings.dist_dir / ".generations" / "secret.xml").write_text("secret\n")
     path = "/install/rocks-dist/x86_64/Packages/big.rpm"
-    with running_server(settings) as url:
+    with running_server(settings, KSSERVER_SERVER=server) as url:
         status, headers, body = _get(url, path)
         assert status == 200 and body == data and headers["content-length"] == str(len(data))
         status, headers, body = _get(url, path, {"Range": "bytes=1000-1999"})
@@ -78,7 +81,8 @@ def test_files_ranges_and_conditional_requests(cluster, settings):
             assert status == 404 and b"secret" not in body, hidden
 
 
-def test_a_slow_download_does_not_hold_kickstarts(cluster, settings):
+@SERVERS
+def test_a_slow_download_does_not_hold_kickstarts(cluster, settings, server):
     """Eight readers that never read their 64 MB download (more than the server's two workers, which held
     gunicorn's sync workers): kickstarts still come back."""
     add_loopnet(cluster)
@@ -86,7 +90,7 @@ def test_a_slow_download_does_not_hold_kickstarts(cluster, settings):
     big.parent.mkdir(parents=True, exist_ok=True)
     with big.open("wb") as handle:
         handle.truncate(64 * 1024 * 1024)
-    with running_server(settings) as url:
+    with running_server(settings, KSSERVER_SERVER=server) as url:
         parts = urlsplit(url)
         stalled = []
         for _ in range(8):  # more stalled downloads than the server has workers or threads

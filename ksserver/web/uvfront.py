@@ -148,6 +148,13 @@ def _host_port(address: Any) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
+def _declared_length(headers: list[tuple[str, str]]) -> int | None:
+    for name, value in headers:
+        if name.lower() == "content-length":
+            return int(value)
+    return None
+
+
 def _decoded_path(raw: bytes) -> str | None:
     """The percent-decoded path of a request target (origin or absolute form); invalid UTF-8 is kept as
     surrogates, as WSGI and the confinement rule expect.  None: not a path."""
@@ -186,7 +193,8 @@ class Exchange:
             conn.deadline = conn.loop.time() + HEAD_DEADLINE  # a body trickled too slowly is let go
             conn.want_body()
             await self.waiter
-            conn.deadline = None
+            if not conn.writing_paused:  # (a client that stopped reading keeps its deadline)
+                conn.deadline = None
         chunk = self.chunks.popleft()
         self.buffered -= len(chunk)
         if self.buffered < BODY_HIGH_WATER:
@@ -222,10 +230,13 @@ class Exchange:
         except OSError:
             self.response_bytes(404, rsgi._NOT_FOUND_HEADERS, rsgi._NOT_FOUND)
             return
-        size = os.fstat(handle.fileno()).st_size
-        self._respond(response_head(status, headers, self._keep_alive(), (end if end is not None else size) - start))
+        length = _declared_length(headers)
+        if length is None:
+            length = (end if end is not None else os.fstat(handle.fileno()).st_size) - start
+        self._respond(response_head(status, headers, self._keep_alive(), length))
         self.streaming = True
-        self.conn.loop.create_task(self._stream(handle, start, end if end is not None else size))
+        # Exactly the promised length, whatever the file does meanwhile: more would be read as the next response.
+        self.conn.loop.create_task(self._stream(handle, start, start + length))
 
     async def _stream(self, handle: Any, start: int, end: int) -> None:
         conn = self.conn
@@ -332,7 +343,7 @@ class Connection(asyncio.Protocol):
                 self.head_bytes += len(data)
                 if self.head_bytes > HEAD_LIMIT:
                     self._refuse_after(431)
-        if self.queue or self.parsing is not None or self.reading_paused:
+        if self.queue or self.parsing is not None or self.reading_paused or self.writing_paused:
             self._update_reading()
 
     def pause_writing(self) -> None:
@@ -345,6 +356,8 @@ class Connection(asyncio.Protocol):
         if self.active is not None:
             self.deadline = None
         self._wake_drain()
+        self._dispatch()  # requests wait while a client is not reading what it asked for
+        self._update_reading()
 
     async def drained(self) -> None:
         while self.writing_paused and not self.lost:
@@ -366,7 +379,8 @@ class Connection(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         self.in_body = True
         self.heads += 1
-        self.deadline = None
+        if not self.writing_paused:  # (a client that stopped reading keeps its deadline)
+            self.deadline = None
         parser = self.parser
         # The head's size, counted exactly only when the bytes read while it arrived could exceed the limit.
         if self.head_bytes + self.chunk > HEAD_LIMIT and \
@@ -383,8 +397,10 @@ class Connection(asyncio.Protocol):
             raise httptools.HttpParserError("bad request target")
         query = self.url.partition(b"?")[2].partition(b"#")[0].decode("latin-1")
         method = parser.get_method().decode("latin-1")
-        if path in KICKSTART_PATHS and method in ("GET", "HEAD") and self.active is None and not self.queue:
+        if path in KICKSTART_PATHS and method in ("GET", "HEAD") and self.active is None and not self.queue \
+                and not self.writing_paused:
             self.kickstart = (method, path, query)  # the boot storm's request: no exchange, no task
+            self.deadline = self.loop.time() + HEAD_DEADLINE  # for the rest of its message, if any
             return
         scope = Scope(method, path, query, Headers(self.pairs), self, version)
         ex = Exchange(self, scope, parser.should_keep_alive())
@@ -432,7 +448,7 @@ class Connection(asyncio.Protocol):
             return
         self.dispatching = True
         try:
-            while self.active is None and self.queue and not self.lost:
+            while self.active is None and self.queue and not self.lost and not self.writing_paused:
                 ex = self.queue[0]
                 if ex.scope.path in KICKSTART_PATHS and not ex.body_done:
                     break  # answered whole, once its message (and any body) has been read
@@ -500,7 +516,7 @@ class Connection(asyncio.Protocol):
         ex = self.parsing
         # A body is read only for the request in progress, once its application asks (a stranger is
         # refused before its body is read), and only so far ahead of the application.
-        wanted = not self.closing and len(self.queue) < PIPELINE_DEPTH and (
+        wanted = not self.closing and not self.writing_paused and len(self.queue) < PIPELINE_DEPTH and (
             ex is None or ex is self.active and ex.asked and (ex.waiter is not None or ex.buffered < BODY_HIGH_WATER)
             or ex.scope.path in KICKSTART_PATHS)
         if wanted and self.reading_paused:

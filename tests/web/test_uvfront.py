@@ -82,7 +82,7 @@ def _responses(raw: bytes, methods: list[str]) -> list[tuple[int, dict[str, str]
     out = []
     for method in methods:
         head, sep, raw = raw.partition(b"\r\n\r\n")
-        assert sep, f"no complete response for {method}: {head[:200]!r}"
+        assert sep and head.startswith(b"HTTP/1.1 "), f"no response for {method} here: {head[:200]!r}"
         lines = head.decode("latin-1").split("\r\n")
         status = int(lines[0].split()[1])
         headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
@@ -192,6 +192,50 @@ def test_a_client_that_stops_reading_is_let_go(front, settings):
             time.sleep(0.1)
         assert not running.connections
         assert len(_read_all(sock)) < 64 * 1024 * 1024
+
+
+def test_pipelined_requests_wait_while_the_client_does_not_read(front, monkeypatch):
+    """3,000 kickstarts asked in one go by a client that reads nothing: the server answers only what the
+    socket buffers take, not all of them, and lets the client go at the deadline."""
+    running, port = front
+    answered = []
+    real = uvfront.kickstart_response
+
+    def counted(services, environ):
+        answered.append(1)
+        return real(services, environ)
+
+    monkeypatch.setattr(uvfront, "kickstart_response", counted)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.bind((LOOPNET_HOST, 0))
+    sock.connect(("127.0.0.1", port))
+    with sock:
+        sock.sendall(_get(KS) * 3000)
+        deadline = time.monotonic() + 10
+        while not answered and time.monotonic() < deadline:
+            time.sleep(0.05)
+        while running.connections and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert answered and not running.connections
+    assert 0 < len(answered) < 1500
+
+
+def test_a_file_replaced_while_its_answer_is_kept_cannot_break_the_framing(front, settings):
+    """The answer about a file is kept a second (install_cache); a bigger file put in its place meanwhile
+    is sent at the length the headers promised, so the next response on the connection stays intact."""
+    running, port = front
+    running.app.files.ttl = 60.0  # the kept answer outlives the replacement, whatever this machine's speed
+    path = settings.dist_dir / "images" / "big.img"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"a" * (2 * 1024 * 1024))
+    [(status, _, body)] = _responses(_exchange(port, _get("/install/images/big.img", close=True)), ["GET"])
+    assert status == 200 and len(body) == 2 * 1024 * 1024
+    (path.parent / "new.img").write_bytes(b"b" * (3 * 1024 * 1024))
+    (path.parent / "new.img").rename(path)
+    raw = _exchange(port, _get("/install/images/big.img") + _get("/install/no-such-file", close=True))
+    (first, headers, body), (second, _, _) = _responses(raw, ["GET", "GET"])
+    assert first == 200 and len(body) == int(headers["content-length"]) == 2 * 1024 * 1024 and second == 404
 
 
 def test_a_strangers_body_is_never_read(front):

@@ -35,6 +35,7 @@ def bundle_url(server_url: str, arch: str) -> str:
     return f"{server_url}/install/rocks-dist/{arch}/{BUNDLE_NAME}"
 
 
+@functools.lru_cache(maxsize=256)  # a storm's installers name the server the same few ways
 def server_url(scheme: str, host_header: str | None, fallback_host: str) -> str:
     """The address the installer used to reach us (its Host header), else the frontend's private name."""
     for candidate in (f"{scheme}://{host_header}" if host_header else "", f"http://{fallback_host}"):

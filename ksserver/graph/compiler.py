@@ -45,6 +45,7 @@ class KickstartCompiler:
         self.ks_version = ks_version
         self.cache_size = cache_size
         self._cache: OrderedDict[tuple, Template] = OrderedDict()
+        self._last: Template | None = None  # the most recently used template: already at the cache's end
         self._lock = threading.Lock()
 
     # -- helpers ------------------------------------------------------------------------------
@@ -84,14 +85,16 @@ class KickstartCompiler:
         runner = self._run_eval if self.evals else None
         with self._lock:
             tpl = self._cache.get(key)
-            if tpl is not None:
+            if tpl is not None and tpl is not self._last:  # (a storm renders one template after another)
                 self._cache.move_to_end(key)
+                self._last = tpl
         if tpl is not None:
             return tpl.render_with_headers(attrs, env, runner)
         tpl = build_template(self.library, key[1], root, attrs, self.evals, key[5])
         text = tpl.first_render(attrs, env, runner)  # raises before anything is cached
         with self._lock:
             self._cache[key] = tpl
+            self._last = tpl
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
         return text, None

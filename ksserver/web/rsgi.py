@@ -1,8 +1,10 @@
-"""The granian front of the kickstart server (RSGI): what ``ksserver serve`` runs by default.
+"""The kickstart server's application, as an RSGI app: granian runs it (``server = granian``), and the
+default front (``ksserver.web.uvfront``) runs it through an RSGI-shaped adapter.
 
 Why not one sync worker per connection (gunicorn): a 200 MB package download or a client trickling its
-headers held a whole worker, and kickstarts queued behind it.  Here granian's Rust runtime owns every
-connection (header reads and timeouts included), so Python sees a request only once it is complete:
+headers held a whole worker, and kickstarts queued behind it.  Here the front owns every connection
+(header reads and timeouts included: granian's Rust runtime, or uvfront's protocol), so this application
+sees a request only once its head is complete:
 
 - kickstart.cgi is answered on the worker's event loop (render is ~0.02 ms from the snapshot), with the
   same ``kickstart_response`` the WSGI endpoint uses;

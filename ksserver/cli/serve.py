@@ -185,7 +185,12 @@ def serve(ctx: Context, call: Call) -> None:
         _start_publish_follower(settings)
     try:
         if listener is not None:
+            import logging
+
             from ksserver.web import filelistener, uvfront
+
+            # The workers' log (refusals, warm-up, tracebacks) in the form of the other ksserver processes.
+            logging.basicConfig(level=settings.log_level.upper(), format="[%(levelname)s] %(name)s: %(message)s")
 
             filelistener.supervise(settings, listener, settings.workers, None, uvfront.serve_worker,
                                    name="kickstart server")

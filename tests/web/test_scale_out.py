@@ -51,6 +51,26 @@ def _wait_port(port: int, proc: subprocess.Popen) -> None:  # type: ignore[type-
     raise RuntimeError(f"nothing listens on {port}")
 
 
+def _wait_healthy(port: int, proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
+    """Until the instance answers its health check: its port accepts connections before its workers have
+    loaded, and a proxy started meanwhile would mark it down (HAProxy: two checks of 1 s)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("instance exited")
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        try:
+            conn.request("GET", "/install/health")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        finally:
+            conn.close()
+        time.sleep(0.1)
+    raise RuntimeError(f"instance on {port} never became healthy")
+
+
 def _stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:  # type: ignore[type-arg]
     stop_group(proc, sig, timeout=30)
     if proc.stderr is not None:
@@ -78,6 +98,7 @@ def instances(settings, count: int, roots: list[Path] | None = None,  # type: ig
             started.append((port, proc))
         for port, proc in started:
             _wait_port(port, proc)
+            _wait_healthy(port, proc)
         yield started
     finally:
         for _, proc in started:

@@ -75,16 +75,16 @@ def _granian_server(settings: Settings) -> Any:
     ), functools.partial(rsgi.load, settings)
 
 
-def _bind_front(settings: Settings) -> Any:
-    """The listening socket of the uvloop front (ksserver.web.uvfront), bound before anything starts: a
-    port in use is a clear error, not a worker's log line."""
+def _listen(bind: str, setting: str, what: str) -> Any:
+    """A listening socket on ``bind``, made here before anything starts: a port in use is a clear error
+    naming the ``setting``, not a worker's log line."""
     from ksserver.web import filelistener
 
-    address, port = split_bind(settings.bind)
+    address, port = split_bind(bind)
     try:
         return filelistener.listen(address, port)
     except OSError as exc:
-        raise ConfigError(f"cannot bind {settings.bind} (setting bind): {exc.strerror}") from exc
+        raise ConfigError(f"{what} cannot bind {bind} (setting {setting}): {exc.strerror}") from exc
 
 
 def _start_tftp_follower(settings: Settings) -> None:
@@ -119,17 +119,10 @@ def _start_file_listener(settings: Settings) -> Any:
     import pickle
     import subprocess
 
-    from ksserver.web import filelistener
-
     bind = settings.effective_files_bind
     if bind is None:
         return None
-    address, port = split_bind(bind)
-    try:
-        listener = filelistener.listen(address, port)
-    except OSError as exc:
-        raise ConfigError(f"install-tree listener cannot bind {bind} (setting files_bind): {exc.strerror}") from exc
-    with listener:
+    with _listen(bind, "files_bind", "install-tree listener") as listener:
         proc = subprocess.Popen([sys.executable, "-m", "ksserver.web.filelistener", str(listener.fileno()),
                                  str(settings.workers), str(os.getpid())],
                                 pass_fds=[listener.fileno()], stdin=subprocess.PIPE)
@@ -174,7 +167,8 @@ def serve(ctx: Context, call: Call) -> None:
                   f"({shape})" + (f"; install tree on http://{files}/install/" if files else "") + "\n")
     ctx.out.flush()
     address, port = split_bind(settings.bind)
-    listener = _bind_front(settings) if settings.server == "uvloop" else None
+    # The uvloop front's socket (ksserver.web.uvfront); granian and gunicorn bind their own.
+    listener = _listen(settings.bind, "bind", "kickstart server") if settings.server == "uvloop" else None
     file_listener = _start_file_listener(settings)
     # Where the rocks client finds this server (ksserver.cli.client); gone when it stops.
     write_run_file(settings.root, loopback_of(address), port)

@@ -65,8 +65,7 @@ class KickstartCompiler:
         values = [get(n) for n in names]  # (per request: the plain lookup first, aliases only for what it misses)
         if None in values:
             values = [v if v is not None else lookup(attrs, n) for v, n in zip(values, names)]
-        return (lib.fingerprint, get("graph") or DEFAULT_GRAPH, root, tuple(values), self.evals,
-                get("ks_version") or self.ks_version)
+        return (lib.fingerprint, self._graph(attrs), root, tuple(values), self.evals, self._version(attrs))
 
     def cache_info(self) -> dict[str, int]:
         return {"templates": len(self._cache), "max": self.cache_size}

@@ -196,9 +196,6 @@ class Exchange:
     def response_empty(self, status: int, headers: list[tuple[str, str]]) -> None:
         self._respond(response_head(status, headers, self._keep_alive(), None if self.scope.method == "HEAD" else 0))
 
-    def response_str(self, status: int, headers: list[tuple[str, str]], body: str) -> None:
-        self.response_bytes(status, headers, body.encode())
-
     def response_file(self, status: int, headers: list[tuple[str, str]], path: str) -> None:
         self.response_file_range(status, headers, path, 0, None)
 

@@ -62,9 +62,11 @@ class Connection(asyncio.Protocol):
         self.parser = httptools.HttpRequestParser(self)
         self.queue: collections.deque[Exchange] = collections.deque()
         self.pairs: list[tuple[bytes, bytes]] = []
-        self.deadline: float | None = self.loop.time() + HEAD_DEADLINE
+        self.deadline: float | None = None
+        self.arm_deadline()
 
     def arm_deadline(self) -> None:
+        """The connection is let go if still in this state HEAD_DEADLINE seconds from now."""
         self.deadline = self.loop.time() + HEAD_DEADLINE
 
     # -- transport events ------------------------------------------------------------------------------
@@ -83,8 +85,8 @@ class Connection(asyncio.Protocol):
                     ex._wake()
             self.queue.clear()
         self._wake_drain()
-        # The parser and the transport point back at this protocol: without these cycles a connection is
-        # freed when it ends, not by the cyclic collector (a storm makes one per kickstart).
+        # The parser points back at this protocol (uvloop drops the transport's link itself): without the
+        # cycle a connection is freed when it ends, not by the cyclic collector (a storm makes one per kickstart).
         self.parser = None
 
     def data_received(self, data: bytes) -> None:
@@ -113,7 +115,7 @@ class Connection(asyncio.Protocol):
     def pause_writing(self) -> None:
         self.writing_paused = True
         if self.deadline is None:
-            self.deadline = self.loop.time() + HEAD_DEADLINE  # a client that stopped reading is let go
+            self.arm_deadline()  # a client that stopped reading is let go
 
     def resume_writing(self) -> None:
         self.writing_paused = False
@@ -164,7 +166,7 @@ class Connection(asyncio.Protocol):
         if path in KICKSTART_PATHS and method in ("GET", "HEAD") and self.active is None and not self.queue \
                 and not self.writing_paused:
             self.kickstart = (method, path, query)  # the boot storm's request: no exchange, no task
-            self.deadline = self.loop.time() + HEAD_DEADLINE  # for the rest of its message, if any
+            self.arm_deadline()  # for the rest of its message, if any
             return
         scope = Scope(method, path, query, Headers(self.pairs), self, version)
         ex = Exchange(self, scope, parser.should_keep_alive())
@@ -202,7 +204,7 @@ class Connection(asyncio.Protocol):
         self.transport.write(response_head(status, headers, keep_alive, None if head else len(body))
                              + (b"" if head else body))
         if keep_alive:
-            self.deadline = self.loop.time() + HEAD_DEADLINE  # idle keep-alive
+            self.arm_deadline()  # idle keep-alive
         else:
             self._close()
 
@@ -267,7 +269,7 @@ class Connection(asyncio.Protocol):
             return
         self._dispatch()
         if self.active is None and self.parsing is None and not self.lost:
-            self.deadline = self.loop.time() + HEAD_DEADLINE  # idle keep-alive
+            self.arm_deadline()  # idle keep-alive
         self._update_reading()
 
     def want_body(self) -> None:

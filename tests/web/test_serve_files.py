@@ -70,33 +70,68 @@ def test_installers_download_from_the_listener_their_kickstart_names(cluster, se
         assert _fetch(f"{url}/Packages/bash.rpm") == package
         # The main port serves the same tree (proxies, older kickstarts).
         assert _fetch(f"http://127.0.0.1:{port}/install/rocks-dist/x86_64/Packages/bash.rpm") == package
-        workers = _listener_pids(files_port)
-        assert len(workers) >= 3  # the supervisor and its two workers
         # A worker that dies is replaced; the listener keeps answering.
-        victim = max(workers)
-        os.kill(victim, signal.SIGKILL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and len(_listener_pids(files_port) - {victim}) < len(workers):
-            time.sleep(0.1)
-        assert len(_listener_pids(files_port) - {victim}) == len(workers)
+        _kill_a_worker_and_see_it_replaced(files_port)
         assert _fetch(f"{url}/Packages/bash.rpm") == package
     # Stopped with the server: nothing is left holding the port.
+    _assert_released(files_port)
+
+
+def test_serve_replaces_a_dead_front_worker_and_leaves_nothing_behind(cluster, settings):
+    """The kickstart port's workers (the uvloop front, the default): a killed one is forked again and
+    kickstarts go on; once ``serve`` stops, nothing holds the port."""
+    add_loopnet(cluster)
+    with ksserver(settings) as port:
+        assert _kickstart(port).startswith("#")
+        _kill_a_worker_and_see_it_replaced(port)  # ksserver serve itself supervises them
+        for _ in range(4):
+            assert _kickstart(port).startswith("#")
+    _assert_released(port)
+
+
+def _kill_a_worker_and_see_it_replaced(port: int) -> None:
+    workers = _listener_pids(port)
+    assert len(workers) >= 3  # the supervisor and its two workers
+    victim = max(workers)
+    os.kill(victim, signal.SIGKILL)
     deadline = time.monotonic() + 10
-    while _listener_pids(files_port) and time.monotonic() < deadline:
+    while time.monotonic() < deadline and len(_listener_pids(port) - {victim}) < len(workers):
         time.sleep(0.1)
-    assert not _listener_pids(files_port)
+    assert len(_listener_pids(port) - {victim}) == len(workers)
+
+
+def _assert_released(port: int) -> None:
+    deadline = time.monotonic() + 10
+    while _listener_pids(port) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _listener_pids(port)
+
+
+def _serve_with_port_taken(settings, taken: str, files_bind: str) -> subprocess.CompletedProcess:  # type: ignore[no-untyped-def,type-arg]
+    """``ksserver serve`` started while something else holds ``taken`` (its bind or its files_bind)."""
+    host, _, number = taken.rpartition(":")
+    with socket.create_server((host, int(number))):
+        env = dict(os.environ, KSSERVER_ROOT=str(settings.root), KSSERVER_DATABASE_URL=settings.database_url,
+                   KSSERVER_FILES_BIND=files_bind)
+        bind = taken if files_bind != taken else f"127.0.0.1:{free_port()}"
+        done = subprocess.run([sys.executable, "-m", "ksserver.cli.serve", "serve", "--bind", bind], env=env,
+                              capture_output=True, text=True, timeout=60, check=False)
+    assert not run_file(settings.root).exists()
+    return done
 
 
 def test_a_listener_port_in_use_stops_serve_with_a_clear_error(cluster, settings):
-    with socket.create_server(("127.0.0.1", 0)) as taken:
-        files_bind = f"127.0.0.1:{taken.getsockname()[1]}"
-        env = dict(os.environ, KSSERVER_ROOT=str(settings.root), KSSERVER_DATABASE_URL=settings.database_url,
-                   KSSERVER_FILES_BIND=files_bind)
-        done = subprocess.run([sys.executable, "-m", "ksserver.cli.serve", "serve", "--bind",
-                               f"127.0.0.1:{free_port()}"], env=env, capture_output=True, text=True, timeout=60)
+    files_bind = f"127.0.0.1:{free_port()}"
+    done = _serve_with_port_taken(settings, files_bind, files_bind)
     assert done.returncode != 0
     assert files_bind in done.stderr and "files_bind" in done.stderr and "Traceback" not in done.stderr
-    assert not run_file(settings.root).exists()
+
+
+def test_a_kickstart_port_in_use_stops_serve_with_a_clear_error(cluster, settings):
+    bind = f"127.0.0.1:{free_port()}"
+    done = _serve_with_port_taken(settings, bind, "off")
+    assert done.returncode != 0
+    assert bind in done.stderr and "bind" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_the_listener_can_be_turned_off(cluster, settings):

@@ -4,21 +4,14 @@ refused, deadlines for trickled heads, idle and stalled connections, bodies read
 from __future__ import annotations
 
 import json
-import os
-import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 
 import pytest
 
-from ksserver.cli.client import run_file
 from ksserver.web import rsgi, uvfront
-from tests.netboot.ksserve import ksserver
 from tests.web.test_partition_reports import LAYOUT
-from tests.web.test_serve_files import _kickstart, _listener_pids
 from tests.web.test_serve_http import LOOPNET_HOST, add_loopnet
 
 uvloop = pytest.importorskip("uvloop", reason="uvloop not installed (pip install uvloop)")
@@ -282,36 +275,3 @@ def test_a_failing_kickstart_is_a_500_not_a_dead_worker(front, monkeypatch):
     [(status, _, _)] = _responses(_exchange(port, _get(KS, close=True)), ["GET"])
     assert status == 200
 
-
-def test_serve_replaces_a_dead_worker_and_leaves_nothing_behind(cluster, settings):
-    """``ksserver serve`` (the front is its default): a killed worker is forked again and kickstarts go on;
-    once it stops, nothing holds the port."""
-    add_loopnet(cluster)
-    with ksserver(settings) as port:
-        assert _kickstart(port).startswith("#")
-        workers = _listener_pids(port)
-        assert len(workers) >= 3  # the supervisor (ksserver serve itself) and its two workers
-        victim = max(workers)
-        os.kill(victim, signal.SIGKILL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and len(_listener_pids(port) - {victim}) < len(workers):
-            time.sleep(0.1)
-        assert len(_listener_pids(port) - {victim}) == len(workers)
-        for _ in range(4):
-            assert _kickstart(port).startswith("#")
-    deadline = time.monotonic() + 10
-    while _listener_pids(port) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not _listener_pids(port)
-
-
-def test_a_port_in_use_stops_serve_with_a_clear_error(cluster, settings):
-    with socket.create_server(("127.0.0.1", 0)) as taken:
-        bind = f"127.0.0.1:{taken.getsockname()[1]}"
-        env = dict(os.environ, KSSERVER_ROOT=str(settings.root), KSSERVER_DATABASE_URL=settings.database_url,
-                   KSSERVER_FILES_BIND="off")
-        done = subprocess.run([sys.executable, "-m", "ksserver.cli.serve", "serve", "--bind", bind], env=env, check=False,
-                              capture_output=True, text=True, timeout=60)
-    assert done.returncode != 0
-    assert bind in done.stderr and "bind" in done.stderr and "Traceback" not in done.stderr
-    assert not run_file(settings.root).exists()

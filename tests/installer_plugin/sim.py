@@ -29,6 +29,7 @@ from pykickstart.parser import KickstartParser
 from pykickstart.version import makeVersion
 
 MIB = 1 << 20
+_CHECKOUT = Path(__file__).resolve().parents[2]
 ENTER = r"""#!/bin/sh
 # enter SANDBOX CMD...: runs inside "unshare --mount --propagation private"
 set -e
@@ -47,7 +48,10 @@ ln -s /proc/self/fd/1 /dev/stdout; ln -s /proc/self/fd/2 /dev/stderr
 for pair in $SIM_DISKS; do
     touch "/dev/${pair%%=*}"; mount --bind "${pair#*=}" "/dev/${pair%%=*}"
 done
+# The Python and the checkout the scripts run from stay visible if they live under the host's /tmp.
+i=0; for p in $SIM_KEEP; do i=$((i+1)); mkdir -p "/srv/keep/$i"; mount --bind "$p" "/srv/keep/$i"; done
 mount --bind /srv/tmp /tmp
+i=0; for p in $SIM_KEEP; do i=$((i+1)); mkdir -p "$p"; mount --bind "/srv/keep/$i" "$p"; done
 mkdir -p /opt; mount --bind /srv/opt /opt
 mount -t tmpfs sim-mnt /mnt; mkdir -p /mnt/sysimage; mount --bind /srv/sysimage /mnt/sysimage
 cd /tmp
@@ -105,7 +109,9 @@ class Simulator:
         env = {"PATH": "%s:/usr/sbin:/usr/bin:/sbin:/bin" % self.python_bin, "HOME": "/tmp",
                "LANG": "C.UTF-8",
                "SIM_DISKS": " ".join("%s=%s" % (n, p) for n, p in sorted(self.disks.items())),
-               "ROCKS_PARTITION_DEVICES": json.dumps(self.devices)}
+               "ROCKS_PARTITION_DEVICES": json.dumps(self.devices),
+               # (a checkout under /tmp, as in "git clone . /tmp/x", would be hidden by the sandbox's /tmp)
+               "SIM_KEEP": " ".join(p for p in sorted({sys.prefix, str(_CHECKOUT)}) if p.startswith("/tmp/"))}
         cmd = ["unshare", "--mount", "--propagation", "private", "/bin/sh", str(self.root / "enter.sh"),
                str(self.root), interp, script_path]
         proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

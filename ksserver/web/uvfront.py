@@ -19,10 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import fcntl
 import logging
 import os
 import signal
 import socket
+import struct
+import termios
 from http import HTTPStatus
 from typing import Any
 
@@ -30,6 +33,7 @@ import httptools
 
 from ksserver.config import Settings
 from ksserver.web import rsgi
+from ksserver.web.acceptor import Acceptor
 from ksserver.web.exchange import BODY_HIGH_WATER, Exchange, Headers, Scope, decoded_path, response_head
 from ksserver.web.kickstart import PATHS as KICKSTART_PATHS
 from ksserver.web.kickstart import kickstart_response
@@ -39,6 +43,7 @@ HEAD_LIMIT = 64 * 1024         # bytes of request line + headers; more is a 431
 HEAD_DEADLINE = 30.0           # seconds a request head may take, and a connection may idle or stall
 PIPELINE_DEPTH = 8             # parsed requests waiting behind the one in progress before reading pauses
 SWEEP_EVERY = 1.0              # seconds between looks at the connections' deadlines
+_LINGER_RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close sends a reset
 _KICKSTART_HEADERS = tuple(name.encode() for name in rsgi._KICKSTART_HEADERS)
 
 
@@ -54,6 +59,7 @@ class Connection(asyncio.Protocol):
     error: int | None = None                 # a refusal to send once the requests before it are answered
     url = b""
     head_bytes = chunk = heads = 0           # read while a head is incomplete; the read being parsed; heads seen
+    unsent = 0                               # bytes waiting in the transport when writing paused or last moved
     drain_waiter: asyncio.Future[None] | None = None
     kickstart: tuple[str, str, str] | None = None  # (method, path, query) of a kickstart answered at its end
 
@@ -71,7 +77,13 @@ class Connection(asyncio.Protocol):
 
     # -- transport events ------------------------------------------------------------------------------
     def connection_made(self, transport: Any) -> None:
-        self.transport = transport
+        early, self.transport = self.transport, transport
+        if early is not None:  # adopted: its first read was served by the Acceptor (ksserver.web.acceptor)
+            self.writing_paused = False
+            early.hand_over(transport)  # (may pause writing again)
+            if not self.writing_paused:
+                self.resume_writing()
+            return
         peer = transport.get_extra_info("peername")
         self.remote = peer[0] if isinstance(peer, tuple) else ""
         self.front.connections.add(self)
@@ -114,6 +126,7 @@ class Connection(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self.writing_paused = True
+        self.unsent = _unsent(self.transport)
         if self.deadline is None:
             self.arm_deadline()  # a client that stopped reading is let go
 
@@ -121,6 +134,8 @@ class Connection(asyncio.Protocol):
         self.writing_paused = False
         if self.active is not None:
             self.deadline = None
+        elif self.deadline is not None:
+            self.arm_deadline()  # the client reads: idle (or flushing its last answer) from now, not stalled
         self._wake_drain()
         self._dispatch()  # requests wait while a client is not reading what it asked for
         self._update_reading()
@@ -322,9 +337,39 @@ class Connection(asyncio.Protocol):
     def expire(self) -> None:
         """The deadline passed: a head trickled too long, an idle keep-alive, a client that stopped reading."""
         if self.writing_paused:
+            unsent = _unsent(self.transport)
+            if unsent < self.unsent:  # it reads, slowly: not stalled (nginx's send_timeout is per write too)
+                self.unsent = unsent
+                self.arm_deadline()
+                return
+            _drop_unsent(self.transport)
             self.transport.abort()
         else:
             self._close()
+
+
+def _unsent(transport: Any) -> int:
+    """Bytes written and not yet taken by the client: the transport's buffer and the kernel's send queue
+    (which alone may hold megabytes a slow client is still reading)."""
+    unsent = transport.get_write_buffer_size()
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        try:
+            unsent += struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0"))[0]
+        except OSError:
+            pass
+    return unsent
+
+
+def _drop_unsent(transport: Any) -> None:
+    """Make closing ``transport`` reset the connection: the kernel drops what the client has not read
+    instead of sending it on for minutes to a client that reads nothing (several MB of a stalled download)."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+        except OSError:
+            pass
 
 
 class Front:
@@ -356,12 +401,13 @@ def serve_worker(settings: Settings, listener: socket.socket) -> None:
     asyncio.set_event_loop(loop)
     app = rsgi.load(settings)
     front = Front(loop, app)
-    server = loop.run_until_complete(loop.create_server(front.protocol, sock=listener, backlog=4096))
+    acceptor = Acceptor(front, listener)
+    acceptor.start()
     loop.add_signal_handler(signal.SIGTERM, loop.stop)
     loop.add_signal_handler(signal.SIGINT, loop.stop)
     loop.call_later(SWEEP_EVERY, front.sweep)
     try:
         loop.run_forever()
     finally:
-        server.close()
+        acceptor.stop()
         app.__rsgi_del__(loop)

@@ -14,11 +14,11 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 
 from .assemble import build_template, reconfigure_text, traversal
-from .attrs import lookup
+from .attrs import ALIASES, COMPUTED, lookup
 from .evals import DEFAULT_EVAL_USER, run_eval
 from .library import GraphLibrary, NodeFile
 from .profile import graph_dot, profile_xml
-from .render import Template, UndefinedAttribute, undefined
+from .render import Template, UndefinedAttribute, picker, undefined
 from .traverse import merge, reach
 
 DEFAULT_KS_VERSION = "RHEL9"
@@ -46,6 +46,10 @@ class KickstartCompiler:
         self.cache_size = cache_size
         self._cache: OrderedDict[tuple, Template] = OrderedDict()
         self._last: Template | None = None  # the most recently used template: already at the cache's end
+        # Whether a condition's attribute missing under its own name may be found another way (conditions often
+        # read attributes most hosts lack, like xen: without aliases those are simply undefined).
+        self._aliased_conds = picker([i for i, name in enumerate(library.cond_names)
+                                      if name in ALIASES or name in COMPUTED])
         self._lock = threading.Lock()
 
     # -- helpers ------------------------------------------------------------------------------
@@ -61,11 +65,10 @@ class KickstartCompiler:
     def cache_key(self, root: str, attrs: Mapping[str, str]) -> tuple:
         lib = self.library
         names = lib.cond_names
-        get = attrs.get
-        values = [get(n) for n in names]  # (per request: the plain lookup first, aliases only for what it misses)
-        if None in values:
-            values = [v if v is not None else lookup(attrs, n) for v, n in zip(values, names)]
-        return (lib.fingerprint, self._graph(attrs), root, tuple(values), self.evals, self._version(attrs))
+        values = tuple(map(attrs.get, names))  # (per request: the plain lookup first, aliases only for what it misses)
+        if None in values and None in self._aliased_conds(values):
+            values = tuple(v if v is not None else lookup(attrs, n) for v, n in zip(values, names))
+        return (lib.fingerprint, self._graph(attrs), root, values, self.evals, self._version(attrs))
 
     def cache_info(self) -> dict[str, int]:
         return {"templates": len(self._cache), "max": self.cache_size}

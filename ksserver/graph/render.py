@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import re
 from operator import itemgetter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..errors import GraphError, KickstartInvalid
 from .attrs import lookup
@@ -51,7 +51,7 @@ class RenderContext:
 
     __slots__ = ("values", "attrs", "env", "run_eval")
 
-    def __init__(self, values: list[str], attrs: Mapping[str, str],
+    def __init__(self, values: Sequence[str], attrs: Mapping[str, str],
                  env: Mapping[str, str] | None, run_eval: Callable[..., str] | None):
         self.values = values
         self.attrs = attrs
@@ -158,7 +158,7 @@ class Joiner:
         statics.append("".join(run))
         return cls(statics, order)
 
-    def join(self, values: list[str]) -> str:
+    def join(self, values: Sequence[str]) -> str:
         if not self.count:
             return self.last
         out: list[str | None] = [None] * (2 * self.count)
@@ -166,6 +166,17 @@ class Joiner:
         out[1::2] = self.pick(values)
         out.append(self.last)
         return "".join(out)  # type: ignore[arg-type]
+
+
+def picker(keys: Sequence[Any]) -> Callable[[Any], tuple]:
+    """``lambda m: tuple(m[k] for k in keys)``, as one itemgetter where it can be (itemgetter of one key
+    returns the value itself, of none is not allowed)."""
+    if len(keys) > 1:
+        return itemgetter(*keys)
+    if len(keys) == 1:
+        key = keys[0]
+        return lambda mapping: (mapping[key],)
+    return lambda mapping: ()
 
 
 def _header_pattern(parts: list) -> str:
@@ -206,6 +217,10 @@ class Template:
             self._static = "".join(self.flat)
         self._joiner = Joiner.of(self.flat)
         self._names = tuple(slot.name for slot in self.slots)
+        # C-level pickers (a tuple each): a storm's render reads 20-odd values per request.
+        self._pick_names = picker(self._names)
+        self._pick_tokens = picker(self.token_slots)
+        self._pick_linestart = picker(self.linestart_slots)
         if self._joiner is not None:
             # On the fast path no value holds a line break or starts a line with %, so the kickstart's
             # section headers are the template's %-lines with the values in them.
@@ -216,12 +231,14 @@ class Template:
                 self._headers = None
 
     # -- values -------------------------------------------------------------------------------
-    def values(self, attrs: Mapping[str, str]) -> list[str]:
+    def values(self, attrs: Mapping[str, str]) -> Sequence[str]:
         # The usual case in one pass: every name defined as it is spelled, no control character in any
         # value (a tab is allowed, so tabs join them); anything else takes the slot-by-slot way and its errors.
-        get = attrs.get
-        values = [get(name) for name in self._names]
-        if None not in values and not _CONTROL.search("\t".join(values)):
+        try:
+            values = self._pick_names(attrs)
+        except KeyError:
+            values = None
+        if values is not None and not _CONTROL.search("\t".join(values)):
             return values
         try:
             return [slot_value(slot, attrs) for slot in self.slots]
@@ -231,16 +248,16 @@ class Template:
                 raise UndefinedAttributes(missing) from None
             raise
 
-    def needs_check(self, values: list[str]) -> bool:
+    def needs_check(self, values: Sequence[str]) -> bool:
         if self.dynamic:
             return True
         if self.token_slots:
-            tokens = [values[i] for i in self.token_slots]
+            tokens = self._pick_tokens(values)
             if "" in tokens or _NOT_WORD.search("".join(tokens)):
                 return True
         # Values hold no line break here (``values`` refused them), so one multi-line search checks them all.
         return bool(self.linestart_slots) and _LINESTART.search(
-            "\n".join([values[i] for i in self.linestart_slots])) is not None
+            "\n".join(self._pick_linestart(values))) is not None
 
     # -- rendering ------------------------------------------------------------------------------
     def render(self, attrs: Mapping[str, str], env: Mapping[str, str] | None = None,
@@ -270,7 +287,7 @@ class Template:
         values = self.values(attrs)
         return self._checked_render(values, RenderContext(values, attrs, env, run_eval))
 
-    def _checked_render(self, values: list[str], ctx: RenderContext) -> str:
+    def _checked_render(self, values: Sequence[str], ctx: RenderContext) -> str:
         texts = [render_parts(seg.parts, ctx) for seg in self.segments]
         text = "".join(texts)
         self.check_delimiters(text, texts)

@@ -84,22 +84,27 @@ class HostView:
     partitioning: tuple[str, bool] | None = None   # (DbInfo JSON, a stale plan to clear)
 
     def private_interface(self) -> IfaceView | None:
-        with_ip = [i for i in self.interfaces if i.ip]
-        for iface in with_ip:
-            if iface.subnet == "private":
-                return iface
-        return with_ip[0] if with_ip else (self.interfaces[0] if self.interfaces else None)
+        first_with_ip = None
+        for iface in self.interfaces:
+            if iface.ip:
+                if iface.subnet == "private":
+                    return iface
+                if first_with_ip is None:
+                    first_with_ip = iface
+        return first_with_ip or (self.interfaces[0] if self.interfaces else None)
 
     def intrinsic(self) -> dict[str, str]:
-        values = {"hostname": self.name, "membership": self.membership, "appliance": self.appliance,
-                  "rack": str(self.rack), "rank": str(self.rank), "cpus": str(self.cpus), "arch": self.arch,
-                  "os": self.os, "distribution": self.distribution, "graph": self.graph, "root": self.root,
-                  "version": __version__}
         iface = self.private_interface()
-        if iface is not None:
-            values.update(hostaddr=iface.ip or "", ksmac=iface.mac or "", ksdevice=iface.device,
-                          netmask=iface.netmask or "")
-        return values
+        if iface is None:
+            return {"hostname": self.name, "membership": self.membership, "appliance": self.appliance,
+                    "rack": str(self.rack), "rank": str(self.rank), "cpus": str(self.cpus), "arch": self.arch,
+                    "os": self.os, "distribution": self.distribution, "graph": self.graph, "root": self.root,
+                    "version": __version__}
+        return {"hostname": self.name, "membership": self.membership, "appliance": self.appliance,
+                "rack": str(self.rack), "rank": str(self.rank), "cpus": str(self.cpus), "arch": self.arch,
+                "os": self.os, "distribution": self.distribution, "graph": self.graph, "root": self.root,
+                "version": __version__, "hostaddr": iface.ip or "", "ksmac": iface.mac or "",
+                "ksdevice": iface.device, "netmask": iface.netmask or ""}
 
 
 def views_of_rows(rows: Iterable[tuple], iface_rows: Iterable[tuple],
@@ -282,6 +287,7 @@ class InventorySnapshot:
         # Answers of ``discovery_source`` for the networks they were computed from: replaced with them.
         self._discovery: tuple[list[NetworkView], dict[str, bool | None]] = ([], {})
         self._shared: tuple[dict, dict, dict] = ({}, {}, {})
+        self._shared_merged: tuple[tuple, dict[tuple[str, int], dict[str, str]]] = ((), {})  # (of _shared, merged)
         self.generation: str | None = None  # the published node/graph generation (None: stock files)
         self.loaded_at = 0.0
 
@@ -543,17 +549,29 @@ class InventorySnapshot:
         return list(self._views.values())
 
     def shared_attrs(self, host: HostView) -> dict[str, str]:
-        """global < os < appliance: the part of a host's attributes its appliance and os decide."""
-        glob, os_attrs, app_attrs = self._shared
-        merged = dict(glob)
-        merged.update(os_attrs.get(host.os, {}))
-        merged.update(app_attrs.get(host.appliance_id, {}))
+        """global < os < appliance: the part of a host's attributes its appliance and os decide (a copy)."""
+        return dict(self._merged_shared(host.os, host.appliance_id))
+
+    def _merged_shared(self, os_name: str, appliance_id: int) -> dict[str, str]:
+        # Merged once per (os, appliance) and shared layer: a cluster has a handful of such groups.
+        shared = self._shared
+        merged_by_group = self._shared_merged
+        if merged_by_group[0] is not shared:
+            merged_by_group = self._shared_merged = (shared, {})
+        merged = merged_by_group[1].get((os_name, appliance_id))
+        if merged is None:
+            glob, os_attrs, app_attrs = shared
+            merged = dict(glob)
+            merged.update(os_attrs.get(os_name, {}))
+            merged.update(app_attrs.get(appliance_id, {}))
+            if len(merged_by_group[1]) < 1024:
+                merged_by_group[1][(os_name, appliance_id)] = merged
         return merged
 
     def attrs(self, host: HostView) -> dict[str, str]:
         """global < os < appliance < host < intrinsic, as inventory.context.host_attrs.  Merged per call
         (~2 µs), not kept: cached on the view it would double what each cached view holds."""
-        merged = self.shared_attrs(host)
+        merged = dict(self._merged_shared(host.os, host.appliance_id))
         merged.update(host.own)
         merged.update(host.intrinsic())
         return merged

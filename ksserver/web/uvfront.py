@@ -267,10 +267,12 @@ class Connection(asyncio.Protocol):
         """``rsgi.kickstart_environ`` from the raw header bytes: only the headers it keeps are decoded."""
         environ: dict[str, Any] = {"REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query,
                                    "REMOTE_ADDR": self.remote, "wsgi.url_scheme": "http"}
+        keys = _ENVIRON_KEYS
         for name, value in pairs:
-            name = name.lower()
-            if name.startswith(_KICKSTART_HEADERS):
-                key = "HTTP_" + name.decode("latin-1").upper().replace("-", "_")
+            key = keys.get(name, _UNSEEN)
+            if key is _UNSEEN:
+                key = _environ_key(name)
+            if key is not None:
                 text = value.decode("latin-1")
                 environ[key] = f"{environ[key]}, {text}" if key in environ else text
         return environ
@@ -346,6 +348,23 @@ class Connection(asyncio.Protocol):
             self.transport.abort()
         else:
             self._close()
+
+
+_UNSEEN = object()
+_ENVIRON_KEYS: dict[bytes, str | None] = {}  # header name as sent -> its environ key, or None: not kept
+_ENVIRON_KEYS_MAX = 512                      # (a client inventing names only refills it)
+
+
+def _environ_key(name: bytes) -> str | None:
+    """The environ key of a header a kickstart reads (``rsgi.kickstart_environ``), None for the others;
+    remembered per spelling: a storm's installers send the same few names."""
+    lowered = name.lower()
+    key = "HTTP_" + lowered.decode("latin-1").upper().replace("-", "_") \
+        if lowered.startswith(_KICKSTART_HEADERS) else None
+    if len(_ENVIRON_KEYS) >= _ENVIRON_KEYS_MAX:
+        _ENVIRON_KEYS.clear()
+    _ENVIRON_KEYS[name] = key
+    return key
 
 
 def _unsent(transport: Any) -> int:

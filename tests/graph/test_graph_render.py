@@ -241,3 +241,20 @@ def test_unusual_value_skips_the_known_headers(tree, attrs):
     spaced = attrs(Kickstart_Lang="en US")
     with pytest.raises(KickstartInvalid):
         comp.kickstart_with_headers("n", spaced)
+
+
+def test_conditions_on_an_aliased_name_give_each_host_its_own_template(tree, attrs):
+    """A condition read under a Rocks 5.0 alias (and attributes no host has): hosts that differ only there
+    render from different templates, and an undefined condition attribute is simply false."""
+    lib = tree({"a": """
+        <main><lang>&Kickstart_Lang;</lang></main>
+        <package cond="Node_Hostname == 'h1'">only-h1</package>
+        <package cond="xen">only-xen</package>
+        <package>pkg-&hostname;</package>
+        """})
+    comp = KickstartCompiler(lib)
+    assert "only-h1" in comp.kickstart("a", attrs(hostname="h1"))
+    assert "only-h1" not in comp.kickstart("a", attrs(hostname="h2"))
+    assert "only-h1" in comp.kickstart("a", attrs(hostname="h1"))  # warm: its own template again
+    assert "only-xen" not in comp.kickstart("a", attrs(hostname="h2"))
+    assert "only-xen" in comp.kickstart("a", attrs(hostname="h2", xen="true"))

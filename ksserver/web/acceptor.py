@@ -31,6 +31,10 @@ READ_SIZE = 65536        # the first read; a request head of a kickstart is a fe
 ACCEPT_PAUSE = 0.2       # seconds the listener is left alone when the process is out of descriptors
 DEFER_SECONDS = 1        # TCP_DEFER_ACCEPT: the kernel hands over a connection once its data arrived
 _RETRY = (BlockingIOError, InterruptedError)
+# What fails one connection only: it was aborted, or accept(2) passes on a network error of the new socket.
+_ONE_CONNECTION = frozenset({errno.ECONNABORTED, errno.EPROTO, errno.EPERM, errno.ENETDOWN, errno.ENOPROTOOPT,
+                             errno.EHOSTDOWN, errno.ENONET, errno.EHOSTUNREACH, errno.EOPNOTSUPP,
+                             errno.ENETUNREACH})
 
 
 class Unregistered:
@@ -133,23 +137,16 @@ class Acceptor:
                 fd, address = self.accept()
             except _RETRY:
                 return
-            except ConnectionAbortedError:
-                continue
             except OSError as exc:
-                if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
-                    # Connections wait in the backlog while some of ours end (deadlines end idle ones).
-                    log.warning("cannot accept connections for now (%s); retrying in %.1f s",
-                                exc.strerror, ACCEPT_PAUSE)
-                    self.stop()
-                    self.loop.call_later(ACCEPT_PAUSE, self._watch)
-                    return
-                raise
-            sock = _socket.socket(self.family, socket.SOCK_STREAM, 0, fd)
-            try:
-                self.serve(sock, address)
-            except Exception:  # a bug: this connection is lost, the listener is not
-                log.exception("serving a new connection from %s failed", address)
-                sock.close()
+                if exc.errno in _ONE_CONNECTION:
+                    continue
+                # Out of descriptors (or memory): connections wait in the backlog while some of ours end
+                # (deadlines end idle ones).  Anything unexpected waits too, rather than spinning.
+                log.warning("cannot accept connections for now (%s); retrying in %.1f s", exc.strerror, ACCEPT_PAUSE)
+                self.stop()
+                self.loop.call_later(ACCEPT_PAUSE, self._watch)
+                return
+            self.serve(_socket.socket(self.family, socket.SOCK_STREAM, 0, fd), address)
 
     def serve(self, sock: Any, address: Any) -> None:
         try:
@@ -165,12 +162,18 @@ class Acceptor:
             return
         conn = self.front.protocol()
         transport = Unregistered(sock, address)
-        conn.connection_made(transport)
-        conn.data_received(data)
-        if transport.closed and (transport.aborted or transport.send_kept()):
-            sock.close()
-            self.answered += 1
+        try:
+            conn.connection_made(transport)
+            conn.data_received(data)
+        except Exception:  # a bug: this connection is lost, the listener and the worker are not
+            log.exception("serving a new connection from %s failed", address)
             conn.connection_lost(None)
+            sock.close()
+            return
+        if transport.closed and (transport.aborted or transport.send_kept()):
+            self.answered += 1
+            conn.connection_lost(None)  # (before the client can see the close)
+            sock.close()
             return
         transport.send_kept()  # what is answered goes now; the rest follows on the loop's transport
         transport.get_extra_info("sockname")

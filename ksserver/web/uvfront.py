@@ -12,7 +12,8 @@ connection, 431 past ``HEAD_LIMIT``, 505 for a version other than 1.0/1.1, a req
 the application asks for it (so a stranger is refused before the server reads it), and flow control
 both ways.  The application is ``rsgi.InstallerServer``, the same one granian runs: it sees each request
 through ``Exchange``, the part of RSGI's protocol object it uses; kickstarts skip even that and are
-answered in the parser's callback.
+answered in the parser's callback.  Connections are accepted by ``ksserver.web.acceptor``, which serves a
+storm's one-request connection before the loop registers it and hands every other one to the loop.
 """
 
 from __future__ import annotations

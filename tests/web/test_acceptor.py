@@ -126,3 +126,20 @@ def test_a_worker_out_of_descriptors_waits_and_serves_again(cluster, settings):
             for sock in held:
                 sock.close()
         assert _kickstart(port).startswith("#")
+
+
+@acceptor_only
+def test_a_failure_serving_one_connection_leaves_the_listener_serving(front, monkeypatch, caplog):
+    """A defect hit while a first read is served (forced here) costs that connection only."""
+    running, port = front
+    real = uvfront.Connection.data_received
+
+    def fails_once(self, data):
+        monkeypatch.setattr(uvfront.Connection, "data_received", real)
+        raise RuntimeError("forced")
+
+    monkeypatch.setattr(uvfront.Connection, "data_received", fails_once)
+    assert _exchange(port, _get(KS, close=True, extra=MAC)) == b""  # closed unanswered
+    [(status, _, _)] = _responses(_exchange(port, _get(KS, close=True, extra=MAC)), ["GET"])
+    assert status == 200 and not running.connections
+    assert "serving a new connection from" in caplog.text

@@ -176,7 +176,7 @@ class Acceptor:
             sock.close()
             return
         transport.send_kept()  # what is answered goes now; the rest follows on the loop's transport
-        transport.get_extra_info("sockname")
+        transport.get_extra_info("sockname")  # kept now: a request's task may ask once the socket is the loop's
         conn.writing_paused = True  # no request starts, no file streams, until the transport is there
         self._adopt(sock, conn)
 

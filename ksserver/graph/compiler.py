@@ -46,8 +46,8 @@ class KickstartCompiler:
         self.cache_size = cache_size
         self._cache: OrderedDict[tuple, Template] = OrderedDict()
         self._last: Template | None = None  # the most recently used template: already at the cache's end
-        # Whether a condition's attribute missing under its own name may be found another way (conditions often
-        # read attributes most hosts lack, like xen: without aliases those are simply undefined).
+        # The conditions' attributes that an alias or a computation may supply when missing under their own
+        # name; the others (often ones most hosts lack, like xen) are simply undefined, with no second lookup.
         self._aliased_conds = picker([i for i, name in enumerate(library.cond_names)
                                       if name in ALIASES or name in COMPUTED])
         self._lock = threading.Lock()

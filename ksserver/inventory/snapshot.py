@@ -94,17 +94,15 @@ class HostView:
         return first_with_ip or (self.interfaces[0] if self.interfaces else None)
 
     def intrinsic(self) -> dict[str, str]:
+        values = {"hostname": self.name, "membership": self.membership, "appliance": self.appliance,
+                  "rack": str(self.rack), "rank": str(self.rank), "cpus": str(self.cpus), "arch": self.arch,
+                  "os": self.os, "distribution": self.distribution, "graph": self.graph, "root": self.root,
+                  "version": __version__}
         iface = self.private_interface()
-        if iface is None:
-            return {"hostname": self.name, "membership": self.membership, "appliance": self.appliance,
-                    "rack": str(self.rack), "rank": str(self.rank), "cpus": str(self.cpus), "arch": self.arch,
-                    "os": self.os, "distribution": self.distribution, "graph": self.graph, "root": self.root,
-                    "version": __version__}
-        return {"hostname": self.name, "membership": self.membership, "appliance": self.appliance,
-                "rack": str(self.rack), "rank": str(self.rank), "cpus": str(self.cpus), "arch": self.arch,
-                "os": self.os, "distribution": self.distribution, "graph": self.graph, "root": self.root,
-                "version": __version__, "hostaddr": iface.ip or "", "ksmac": iface.mac or "",
-                "ksdevice": iface.device, "netmask": iface.netmask or ""}
+        if iface is not None:
+            values["hostaddr"], values["ksmac"] = iface.ip or "", iface.mac or ""
+            values["ksdevice"], values["netmask"] = iface.device, iface.netmask or ""
+        return values
 
 
 def views_of_rows(rows: Iterable[tuple], iface_rows: Iterable[tuple],
@@ -571,7 +569,7 @@ class InventorySnapshot:
     def attrs(self, host: HostView) -> dict[str, str]:
         """global < os < appliance < host < intrinsic, as inventory.context.host_attrs.  Merged per call
         (~2 µs), not kept: cached on the view it would double what each cached view holds."""
-        merged = dict(self._merged_shared(host.os, host.appliance_id))
+        merged = self.shared_attrs(host)
         merged.update(host.own)
         merged.update(host.intrinsic())
         return merged
